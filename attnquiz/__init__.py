@@ -1,0 +1,1 @@
+"""attnquiz: self-attention interview drills in the terminal."""

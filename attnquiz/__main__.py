@@ -1,0 +1,3 @@
+from attnquiz.cli import app
+
+app()

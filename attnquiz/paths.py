@@ -1,0 +1,33 @@
+"""Where attnquiz finds its content and keeps the learner's data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def content_dir(name: str) -> Path:
+    """The built-in `questions` or `katas` folder.
+
+    A wheel carries them inside the package (attnquiz/_content/NAME); a source checkout or an
+    editable install reads them from the repository root, so authors see edits at once.
+    """
+    packaged = _PACKAGE / "_content" / name
+    if packaged.is_dir():
+        return packaged
+    return _PACKAGE.parent / name
+
+
+def user_dir() -> Path:
+    """The one folder for the learner's data; ATTNQUIZ_HOME overrides the platform default."""
+    override = os.environ.get("ATTNQUIZ_HOME")
+    if override:
+        path = Path(override).expanduser()
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_data_dir("attnquiz", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
