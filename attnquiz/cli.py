@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 
-from attnquiz.cli_common import console
+from attnquiz.cli_common import console, err_console, translate_errors
+from attnquiz.errors import UsageError
 
 app = typer.Typer(
     name="attnquiz",
@@ -15,6 +20,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+bank_app = typer.Typer(help="Check and list the question bank.", no_args_is_help=True)
+app.add_typer(bank_app, name="bank")
 
 
 def _version_callback(value: bool) -> None:
@@ -27,11 +34,137 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Optional[bool] = typer.Option(
-        None, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."
-    ),
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
 ) -> None:
     """Drill self-attention for transformer interviews: a bilingual quiz and graded coding katas."""
+
+
+def _lang(value: Optional[str]) -> str:
+    from attnquiz.quiz import default_lang
+
+    if value is None:
+        return default_lang()
+    if value not in ("en", "zh"):
+        raise UsageError(f"--lang {value}: choose en or zh")
+    return value
+
+
+class _Stop(Exception):
+    """The learner ended the session (end of input, :q or Ctrl-C)."""
+
+
+def _read(prompt: str) -> str:
+    try:
+        line = console.input(f"[bold]{prompt}[/] › ")
+    except EOFError:
+        raise _Stop from None
+    if not sys.stdin.isatty():
+        console.print(line, highlight=False, markup=False)
+    if line.strip() in (":q", ":quit"):
+        raise _Stop
+    return line
+
+
+def _ask_until_valid(prompt: str, parse, lang: str):
+    from attnquiz.i18n import t
+    from attnquiz.quiz import InvalidAnswer
+
+    while True:
+        line = _read(prompt)
+        try:
+            return line, parse(line)
+        except InvalidAnswer as exc:
+            console.print(t(exc.key, lang, **exc.args_), style="yellow")
+
+
+@app.command()
+@translate_errors
+def ask(
+    topic: Optional[List[str]] = typer.Option(None, "--topic", "-t", help="Only this topic (repeatable). See `attnquiz bank list`."),
+    qtype: Optional[str] = typer.Option(None, "--type", help="Only this type: single, multi, truefalse, numeric, short, recall, bug."),
+    difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Only easy, medium or hard."),
+    count: Optional[int] = typer.Option(None, "--count", "-n", help="Ask at most N questions."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or zh (default: from the locale, else English)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed for a reproducible order."),
+    bank_paths: Optional[List[Path]] = typer.Option(None, "--bank", help="Add your own YAML file or folder (repeatable); validated like the built-in bank."),
+    qid: Optional[str] = typer.Option(None, "--id", help="Ask this one question."),
+) -> None:
+    """Quiz yourself. Answers come one per line, so a session can be piped in."""
+    from attnquiz import render
+    from attnquiz.bank import load_bank
+    from attnquiz.i18n import t
+    from attnquiz.quiz import Session, check, mentioned_points, parse_rating, select
+
+    language = _lang(lang)
+    if difficulty is not None and difficulty not in ("easy", "medium", "hard"):
+        raise UsageError(f"--difficulty {difficulty}: choose easy, medium or hard")
+    bank = load_bank(bank_paths or ())
+    questions = select(bank, topics=topic or (), qtype=qtype, difficulty=difficulty, qid=qid, count=count, seed=seed)
+    session = Session(planned=len(questions))
+    console.print(t("keys_hint", language), style="dim")
+    try:
+        for i, question in enumerate(questions, 1):
+            console.print(render.question_panel(question, i, len(questions), language))
+            started = time.monotonic()
+            if question.type == "recall":
+                given = _read(render.prompt_text(question, language))
+                console.print(render.recall_panel(question, mentioned_points(question, given), language))
+                _, rating = _ask_until_valid(t("ask_rating", language), parse_rating, language)
+                session.record(question, given, rating != "again", time.monotonic() - started, rating)
+            else:
+                given, verdict = _ask_until_valid(render.prompt_text(question, language), lambda line, q=question: check(q, line), language)
+                session.record(question, given, verdict.correct, time.monotonic() - started)
+                console.print(render.verdict_panel(question, verdict, language))
+    except (_Stop, KeyboardInterrupt):
+        session.interrupted = True
+        console.print()
+    render.summary(console, session, language)
+
+
+@bank_app.command("check")
+@translate_errors
+def bank_check(
+    paths: Optional[List[Path]] = typer.Argument(None, help="Files or folders to check (default: the built-in bank)."),
+) -> None:
+    """Validate question files: every problem as file:line: question-id: what is wrong. Exit 2 if any."""
+    from attnquiz.bank import check
+
+    questions, problems = check(paths or None)
+    for problem in problems:
+        console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    if problems:
+        err_console.print(f"{len(problems)} problem(s) found; {len(questions)} question(s) valid.")
+        raise typer.Exit(2)
+    files = len({q.file for q in questions})
+    console.print(f"[green]✓[/] {len(questions)} questions in {files} file(s): no problems.")
+
+
+@bank_app.command("list")
+@translate_errors
+def bank_list(
+    topic: Optional[List[str]] = typer.Option(None, "--topic", "-t", help="Only this topic (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    bank_paths: Optional[List[Path]] = typer.Option(None, "--bank", help="Add your own YAML file or folder (repeatable)."),
+) -> None:
+    """List the questions: id, topic, type, difficulty, source."""
+    from attnquiz.bank import load_bank
+    from attnquiz.quiz import select
+
+    bank = load_bank(bank_paths or ())
+    questions = sorted(select(bank, topics=topic or ()), key=lambda q: (q.topic, q.id))
+    rows = [{"id": q.id, "topic": q.topic, "type": q.type, "difficulty": q.difficulty, "source": q.source} for q in questions]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for column in ("id", "topic", "type", "difficulty", "source"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(row[c] for c in ("id", "topic", "type", "difficulty", "source")))
+    console.print(table)
+    console.print(f"{len(rows)} questions, {len({r['topic'] for r in rows})} topics.")
 
 
 from attnquiz import cli_kata  # noqa: E402

@@ -31,3 +31,13 @@ def user_dir() -> Path:
         path = Path(platformdirs.user_data_dir("attnquiz", appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_dir() -> Path:
+    """Disposable data (the validated-bank cache): ATTNQUIZ_HOME/cache, else the platform cache folder."""
+    override = os.environ.get("ATTNQUIZ_HOME")
+    if override:
+        return Path(override).expanduser() / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("attnquiz", appauthor=False))

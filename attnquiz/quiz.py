@@ -1,0 +1,342 @@
+"""Quiz logic: choosing questions, checking answers of every type, and keeping the session's score.
+
+No I/O here: the CLI reads the learner's lines and renders; this module decides.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import os
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from attnquiz.bank import TYPES, Bank, Question, index_letter, normalize
+from attnquiz.errors import UsageError
+
+RATINGS = ("again", "hard", "good", "easy")
+
+
+class InvalidAnswer(ValueError):
+    """The line is not an answer of the expected form; the learner is asked again.
+
+    `key` names a message in attnquiz.i18n; `args` fill it.
+    """
+
+    def __init__(self, key: str, **args: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.args_ = args
+
+
+def default_lang(environ: os._Environ[str] | dict[str, str] | None = None) -> str:
+    """Chinese when the locale says so, English otherwise."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(name)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def select(
+    bank: Bank,
+    *,
+    topics: Sequence[str] = (),
+    qtype: str | None = None,
+    difficulty: str | None = None,
+    qid: str | None = None,
+    count: int | None = None,
+    seed: int | None = None,
+) -> list[Question]:
+    """The questions to ask, filtered and in a (seeded) random order."""
+    if qid is not None:
+        if qid not in bank.by_id:
+            close = [i for i in bank.by_id if qid in i][:3]
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise UsageError(f"--id {qid}: no such question{hint}; `attnquiz bank list` shows every id")
+        return [bank.by_id[qid]]
+    known = set(bank.topics())
+    for topic in topics:
+        if topic not in known:
+            raise UsageError(f"--topic {topic}: no such topic; choose from {', '.join(sorted(known))}")
+    if qtype is not None and qtype not in TYPES:
+        raise UsageError(f"--type {qtype}: no such type; choose from {', '.join(TYPES)}")
+    if count is not None and count < 1:
+        raise UsageError(f"--count {count}: must be 1 or more")
+    chosen = [
+        q
+        for q in bank.questions
+        if (not topics or q.topic in topics)
+        and (qtype is None or q.type == qtype)
+        and (difficulty is None or q.difficulty == difficulty)
+    ]
+    if not chosen:
+        raise UsageError("no question matches these filters; loosen --topic/--type/--difficulty")
+    chosen.sort(key=lambda q: q.id)
+    random.Random(seed).shuffle(chosen)
+    return chosen[:count] if count else chosen
+
+
+# --------------------------------------------------------------------------- parsing answers
+
+_TRUE = {"t", "true", "yes", "y", "1", "对", "是", "正确", "真", "√", "✓"}
+_FALSE = {"f", "false", "no", "n", "0", "错", "否", "错误", "不对", "假", "×", "✗"}
+_RATING_WORDS = {
+    "1": "again", "a": "again", "again": "again", "重来": "again", "忘记": "again",
+    "2": "hard", "h": "hard", "hard": "hard", "困难": "hard", "难": "hard",
+    "3": "good", "g": "good", "good": "good", "良好": "good", "记得": "good",
+    "4": "easy", "e": "easy", "easy": "easy", "简单": "easy", "容易": "easy",
+}
+
+
+def parse_choice(text: str, n: int) -> int:
+    """A letter (a/A) or a 1-based number to a 0-based index."""
+    picks = parse_choices(text, n)
+    if len(picks) != 1:
+        raise InvalidAnswer("one_choice", last=index_letter(n - 1), n=n)
+    return picks[0]
+
+
+def parse_choices(text: str, n: int) -> list[int]:
+    """'A,C', 'a c', 'AC', '1 3' to sorted 0-based indices."""
+    cleaned = text.strip().upper().replace("，", ",").replace("、", ",")
+    tokens = [t for t in re.split(r"[\s,;/+&]+", cleaned) if t]
+    if len(tokens) == 1 and tokens[0].isalpha() and len(tokens[0]) > 1:
+        tokens = list(tokens[0])
+    picks: set[int] = set()
+    for token in tokens:
+        if token.isdigit() and 1 <= int(token) <= n:
+            picks.add(int(token) - 1)
+        elif len(token) == 1 and "A" <= token <= "Z" and ord(token) - ord("A") < n:
+            picks.add(ord(token) - ord("A"))
+        else:
+            raise InvalidAnswer("choices", last=index_letter(n - 1), n=n)
+    if not picks:
+        raise InvalidAnswer("choices", last=index_letter(n - 1), n=n)
+    return sorted(picks)
+
+
+def parse_bool(text: str) -> bool:
+    word = text.strip().casefold().rstrip(".!。！")
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise InvalidAnswer("truefalse_invalid")
+
+
+def parse_rating(text: str) -> str:
+    word = text.strip().casefold()
+    if word in _RATING_WORDS:
+        return _RATING_WORDS[word]
+    raise InvalidAnswer("rating")
+
+
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Pow: operator.pow,
+}
+_SUFFIX = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
+_EXPR_RE = re.compile(r"(?:\d|[\s.,_+\-*/^()]|(?<=[\d.])[eE](?=[+\-]?\d))+")
+_SUFFIX_RE = re.compile(r"([kKMGT]i?)(?![a-hj-z])")
+
+
+def _eval(node: ast.AST) -> float:
+    if isinstance(node, ast.Expression):
+        return _eval(node.body)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _eval(node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        left, right = _eval(node.left), _eval(node.right)
+        if isinstance(node.op, ast.Pow) and (abs(right) > 256 or abs(left) > 1e6):
+            raise InvalidAnswer("number")
+        return _BINOPS[type(node.op)](left, right)
+    raise InvalidAnswer("number")
+
+
+def parse_number(text: str) -> float:
+    """A number as people type it: 1,073,741,824 · 1 073 741 824 · 2^30 · 4*512**2 · 1.07e9 · 64K · 1 GiB · 50%.
+
+    Words after the number (a unit) are ignored; a k/M/G/T or Ki/Mi/Gi/Ti prefix scales it.
+    """
+    raw = text.strip().replace("−", "-").replace("×", "*").replace("＊", "*")
+    match = _EXPR_RE.match(raw)
+    if not match:
+        raise InvalidAnswer("number")
+    expr, rest = match.group(0).strip(), raw[match.end():].strip()
+    scale = 1.0
+    if rest.startswith("%"):
+        scale, rest = 0.01, rest[1:].strip()
+    suffix = _SUFFIX_RE.match(rest)
+    if suffix:
+        scale *= _SUFFIX[suffix.group(1).lower()]
+        rest = rest[suffix.end():]
+    if any(ch.isdigit() for ch in rest):
+        raise InvalidAnswer("number")
+    expr = re.sub(r"(?<=\d)[,_ ](?=\d{3}(?!\d))", "", expr)
+    expr = re.sub(r"(?<=\d) +(?=\d)", "", expr).replace("^", "**")
+    if not expr or "," in expr:
+        raise InvalidAnswer("number")
+    try:
+        value = float(_eval(ast.parse(expr, mode="eval"))) * scale
+    except (SyntaxError, ZeroDivisionError, OverflowError, ValueError, TypeError, RecursionError, MemoryError):
+        raise InvalidAnswer("number") from None
+    if not math.isfinite(value):
+        raise InvalidAnswer("number")
+    return value
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, stopping early once it exceeds `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def _typo_budget(expected: str) -> int:
+    if len(expected) >= 10:
+        return 2
+    if len(expected) >= 5:
+        return 1
+    return 0
+
+
+def match_short(text: str, accepted: Sequence[str]) -> tuple[bool, bool]:
+    """(correct, forgiven_typo) for a typed phrase against the accepted answers."""
+    given = normalize(text)
+    if not given:
+        return False, False
+    targets = [normalize(a) for a in accepted]
+    if given in targets:
+        return True, False
+    digits = re.sub(r"\D", "", given)
+    for target in targets:
+        budget = _typo_budget(target)
+        if budget and re.sub(r"\D", "", target) == digits and edit_distance(given, target, budget) <= budget:
+            return True, True
+    return False, False
+
+
+def mentioned_points(question: Question, text: str) -> list[bool]:
+    """For a recall question: which key points the answer mentions (any keyword present)."""
+    given = normalize(text)
+    return [any(normalize(k) in given for k in point.keywords) for point in question.key_points]
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+@dataclass(frozen=True)
+class Verdict:
+    correct: bool
+    typo: bool = False
+    detail: str = ""
+
+
+def check(question: Question, text: str) -> Verdict:
+    """Judge an answer to an auto-graded question. Raises InvalidAnswer for unreadable input.
+
+    An empty answer means "I don't know" and counts as wrong.
+    """
+    if question.type == "recall":
+        raise ValueError("recall questions are rated by the learner, not checked")
+    if not text.strip():
+        return Verdict(False, detail="skipped")
+    mode = question.answer_mode
+    if mode == "single":
+        return Verdict(parse_choice(text, len(question.choices)) in question.correct_indices())
+    if mode == "multi":
+        picks = tuple(parse_choices(text, len(question.choices)))
+        return Verdict(picks == question.correct_indices(), detail=",".join(index_letter(i) for i in picks))
+    if mode == "truefalse":
+        return Verdict(parse_bool(text) is question.answer)
+    if mode == "numeric":
+        value = parse_number(text)
+        target = float(question.answer)
+        slack = question.tolerance + 1e-9 * max(1.0, abs(target))
+        return Verdict(abs(value - target) <= slack, detail=f"{value:g}")
+    if mode == "short":
+        correct, typo = match_short(text, question.accept)
+        return Verdict(correct, typo=typo)
+    raise ValueError(f"unknown question type {question.type}")  # pragma: no cover - schema forbids it
+
+
+# --------------------------------------------------------------------------- session
+
+
+@dataclass(frozen=True)
+class Result:
+    question: Question
+    given: str
+    correct: bool
+    rating: str
+    seconds: float
+
+
+@dataclass
+class TopicScore:
+    right: int = 0
+    total: int = 0
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.right / self.total if self.total else 0.0
+
+
+@dataclass
+class Session:
+    """What was asked and how it went; the summary is computed from it."""
+
+    planned: int
+    results: list[Result] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    interrupted: bool = False
+
+    def record(self, question: Question, given: str, correct: bool, seconds: float, rating: str | None = None) -> Result:
+        """Add one answer; auto-graded answers rate Good when right and Again when wrong."""
+        result = Result(question, given, correct, rating or ("good" if correct else "again"), seconds)
+        self.results.append(result)
+        return result
+
+    @property
+    def right(self) -> int:
+        return sum(r.correct for r in self.results)
+
+    def by_topic(self) -> dict[str, TopicScore]:
+        scores: dict[str, TopicScore] = {}
+        for r in self.results:
+            score = scores.setdefault(r.question.topic, TopicScore())
+            score.total += 1
+            score.right += r.correct
+        return dict(sorted(scores.items()))
+
+    def to_review(self) -> list[Question]:
+        """Questions missed (or rated Again/Hard), each once, in the order asked."""
+        seen: dict[str, Question] = {}
+        for r in self.results:
+            if not r.correct or r.rating in ("again", "hard"):
+                seen.setdefault(r.question.id, r.question)
+        return list(seen.values())

@@ -1,0 +1,122 @@
+"""How questions, verdicts and summaries look in the terminal (rich). Used by the CLI only."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from attnquiz.bank import Question, index_letter
+from attnquiz.i18n import t
+from attnquiz.markup import highlight_python
+from attnquiz.markup import render as markdown
+from attnquiz.quiz import Session, Verdict
+
+
+def _code(question: Question) -> RenderableType:
+    """Python through the tokenizer-based highlighter (fast start); other languages through Pygments."""
+    numbered = question.type == "bug"
+    if question.language.lower() in ("python", "py", "python3"):
+        return Panel(highlight_python(question.code or "", line_numbers=numbered), border_style="dim", padding=(0, 1))
+    from rich.syntax import Syntax
+
+    return Syntax(question.code or "", question.language, theme="ansi_dark", line_numbers=numbered, word_wrap=True)
+
+
+def question_panel(question: Question, index: int, total: int, lang: str) -> Panel:
+    """The question as the learner first sees it: prompt, code, choices."""
+    parts: list[RenderableType] = [markdown(question.prompt[lang])]
+    if question.code:
+        parts.append(_code(question))
+    for i, choice in enumerate(question.choices):
+        line = Text.assemble((f"{index_letter(i)}. ", "bold cyan"), choice[lang])
+        parts.append(line)
+    title = f"{t('header', lang, i=index, n=total)} · {question.topic} · {t(question.type, lang)} · {t(question.difficulty, lang)}"
+    return Panel(Group(*parts), title=escape(title), title_align="left", border_style="blue", padding=(0, 1))
+
+
+def prompt_text(question: Question, lang: str) -> str:
+    mode = question.answer_mode
+    if mode == "numeric" and question.unit:
+        return t("ask_numeric_unit", lang, unit=question.unit)
+    return t(f"ask_{mode}", lang)
+
+
+def answer_text(question: Question, lang: str) -> str:
+    """The correct answer written out for the verdict."""
+    mode = question.answer_mode
+    if mode in ("single", "multi"):
+        return "; ".join(f"{index_letter(i)}. {question.choices[i][lang]}" for i in question.correct_indices())
+    if mode == "truefalse":
+        return t("true" if question.answer else "false", lang)
+    if mode == "numeric":
+        value = question.answer
+        text = f"{value:,}" if isinstance(value, int) else f"{value:g}"
+        if question.tolerance:
+            text += f" (± {question.tolerance:g})"
+        return f"{text} {question.unit}" if question.unit else text
+    if mode == "short":
+        others = question.accept[1:4]
+        extra = f"  ({t('also_accepted', lang)}: {', '.join(others)})" if others else ""
+        return question.accept[0] + extra
+    return ""
+
+
+def verdict_panel(question: Question, verdict: Verdict, lang: str) -> Panel:
+    if verdict.correct:
+        head, style = t("correct_typo" if verdict.typo else "correct", lang), "green"
+        mark = "✓"
+    else:
+        head, style = t("skipped" if verdict.detail == "skipped" else "wrong", lang), "red"
+        mark = "✗"
+    parts: list[RenderableType] = [Text(f"{mark} {head}", style=f"bold {style}")]
+    if not verdict.correct or verdict.typo or question.answer_mode == "short":
+        parts.append(Text.assemble((f"{t('answer_is', lang)}: ", "bold"), answer_text(question, lang)))
+    parts.extend(_explanation(question, lang))
+    return Panel(Group(*parts), border_style=style, padding=(0, 1))
+
+
+def recall_panel(question: Question, mentioned: list[bool], lang: str) -> Panel:
+    assert question.model_answer is not None
+    parts: list[RenderableType] = [Text(t("model_answer", lang), style="bold"), markdown(question.model_answer[lang])]
+    parts.append(Text(t("key_points", lang) + f" ({sum(mentioned)}/{len(mentioned)})", style="bold"))
+    for point, hit in zip(question.key_points, mentioned):
+        parts.append(Text(f"  {'✓' if hit else '✗'} {point.text[lang]}", style="green" if hit else "red"))
+    parts.extend(_explanation(question, lang))
+    return Panel(Group(*parts), border_style="magenta", padding=(0, 1))
+
+
+def _explanation(question: Question, lang: str) -> list[RenderableType]:
+    return [
+        Text(t("why", lang), style="bold"),
+        markdown(question.explanation[lang]),
+        Text(f"{t('source', lang)}: {question.source}", style="dim"),
+    ]
+
+
+def summary(console: Console, session: Session, lang: str) -> None:
+    """Score by topic, then what to review."""
+    done = len(session.results)
+    if not done:
+        console.print(t("none_answered", lang))
+        return
+    table = Table(title=t("summary", lang), title_style="bold", show_footer=True)
+    table.add_column(t("topic", lang), footer=t("total", lang))
+    total_pct = 100.0 * session.right / done
+    table.add_column(t("score", lang), justify="right", footer=f"{session.right}/{done}  {total_pct:.0f}%")
+    for topic, score in session.by_topic().items():
+        style = "green" if score.right == score.total else ("red" if score.right == 0 else "yellow")
+        table.add_row(topic, Text(f"{score.right}/{score.total}  {score.percent:.0f}%", style=style))
+    console.print(table)
+    if done < session.planned:
+        console.print(t("stopped_early", lang, done=done, planned=session.planned), style="dim")
+    review = session.to_review()
+    if review:
+        console.print(Text(t("review", lang) + ":", style="bold"))
+        for q in review:
+            console.print(f"  • {q.id}  [dim]({q.topic})[/]", highlight=False)
+        console.print(t("review_hint", lang), style="dim")
+    else:
+        console.print(t("all_right", lang), style="green")
