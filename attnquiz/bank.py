@@ -30,6 +30,7 @@ LANGS = ("en", "zh")
 _LANG_NAMES = {"en": "English", "zh": "Chinese"}
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_COLLECTION_TAGS = {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -151,6 +152,8 @@ class _Builder:
         if memo is not None:
             return memo
         line = node.start_mark.line + 1
+        if node.tag not in _PLAIN_TAGS and not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            raise _FileProblem(line, f"tag {node.tag} is not allowed; remove it")
         if depth > MAX_DEPTH:
             raise _FileProblem(line, f"nesting deeper than {MAX_DEPTH} levels; flatten the file")
         if isinstance(node, yaml.ScalarNode):
@@ -275,9 +278,11 @@ def _get_validator() -> Any:
 _TEXT_FIELDS = {"prompt", "explanation", "model_answer"}
 
 
-def _describe(error: Any, question: Any) -> tuple[str, str | None]:
-    """A learner-friendly message for one schema error, and the key to point at (if any)."""
-    path = list(error.instance_path)[2:]  # drop "questions", index
+def _describe(error: Any, question: Any, path: list[Any]) -> tuple[str, str | None]:
+    """A learner-friendly message for one schema error, and the key to point at (if any).
+
+    `path` is the error's location inside the question (or inside the file, for file-level errors).
+    """
     where = _dotted(path)
     kind = type(error.kind).__name__
     qtype = question.get("type") if isinstance(question, dict) else None
@@ -418,12 +423,12 @@ def load_file(path: Path, display: str | None = None) -> tuple[list[Question], l
         path = list(error.instance_path)
         if len(path) >= 2 and path[0] == "questions" and isinstance(path[1], int):
             index = path[1]
-            message, key = _describe(error, raw_questions[index])
+            message, key = _describe(error, raw_questions[index], path[2:])
             node = _node_at(root, path)
             line = _key_line(node, key) if key else node.start_mark.line + 1
             by_question.setdefault(index, []).append(Problem(name, line, qid_of(index), message))
         else:
-            message, key = _describe(error, None)
+            message, key = _describe(error, None, path)
             node = _node_at(root, path)
             line = _key_line(node, key) if key else node.start_mark.line + 1
             problems.append(Problem(name, line, "-", message))

@@ -12,6 +12,7 @@ import os
 import random
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -99,7 +100,10 @@ _RATING_WORDS = {
 
 def parse_choice(text: str, n: int) -> int:
     """A letter (a/A) or a 1-based number to a 0-based index."""
-    picks = parse_choices(text, n)
+    try:
+        picks = parse_choices(text, n)
+    except InvalidAnswer:
+        picks = []
     if len(picks) != 1:
         raise InvalidAnswer("one_choice", last=index_letter(n - 1), n=n)
     return picks[0]
@@ -224,18 +228,32 @@ def _typo_budget(expected: str) -> int:
     return 0
 
 
+def _words(text: str) -> list[str]:
+    """Words and symbols (√, ²...) of an answer; punctuation dropped."""
+    tokens = re.findall(r"\w+|[^\w\s]", unicodedata.normalize("NFKC", text).casefold())
+    return [tok for tok in tokens if not unicodedata.category(tok[0]).startswith("P") and tok != "`"]
+
+
 def match_short(text: str, accepted: Sequence[str]) -> tuple[bool, bool]:
-    """(correct, forgiven_typo) for a typed phrase against the accepted answers."""
+    """(correct, forgiven_typo) for a typed phrase against the accepted answers.
+
+    Typos are forgiven word by word, and only in longer words: `d_k` against `d_v` or `fp16`
+    against `fp32` are different answers, `squre root` is a slip.
+    """
     given = normalize(text)
     if not given:
         return False, False
-    targets = [normalize(a) for a in accepted]
-    if given in targets:
+    if given in (normalize(a) for a in accepted):
         return True, False
-    digits = re.sub(r"\D", "", given)
-    for target in targets:
-        budget = _typo_budget(target)
-        if budget and re.sub(r"\D", "", target) == digits and edit_distance(given, target, budget) <= budget:
+    given_words = _words(text)
+    for target in accepted:
+        target_words = _words(target)
+        if len(target_words) != len(given_words):
+            continue
+        if all(
+            g == t or (_typo_budget(t) and not re.search(r"\d", t + g) and edit_distance(g, t, _typo_budget(t)) <= _typo_budget(t))
+            for g, t in zip(given_words, target_words)
+        ):
             return True, True
     return False, False
 

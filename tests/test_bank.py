@@ -1,0 +1,236 @@
+"""The bank loader: every malformed file gives `file:line: id: what` and never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from attnquiz import bank
+from attnquiz.bank import check, load_file
+
+DATA = Path(__file__).parent / "data"
+
+GOOD = """\
+questions:
+  - id: t.one
+    topic: demo
+    difficulty: easy
+    type: single
+    prompt: {en: "Pick B", zh: "选 B"}
+    choices:
+      - {en: a, zh: 甲}
+      - {en: b, zh: 乙}
+    answer: B
+    explanation: {en: because, zh: 因为}
+    source: test
+"""
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "q.yaml") -> Path:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    return [str(p) for p in load_file(path, path.name)[1]]
+
+
+def test_good_file_loads_with_line_numbers(tmp_path):
+    questions, problems = load_file(write(tmp_path, GOOD))
+    assert problems == []
+    assert [q.id for q in questions] == ["t.one"]
+    assert questions[0].line == 2
+    assert questions[0].correct_indices() == (1,)
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"", "q.yaml:1: -: file is empty"),
+        (b"   \n# only a comment\n", "q.yaml:1: -: file is empty"),
+        (b"42\n", "q.yaml:1: -: the file holds a single value"),
+        (b"- a\n- b\n", "q.yaml:1: -: the file holds a list"),
+        (b"questions: [\n  {id: x\n", "q.yaml:3: -: broken YAML"),
+        (b"questions:\n  - id: a\n   topic: b\n", "q.yaml:3: -: broken YAML"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "q.yaml:1: -: not UTF-8 text"),
+        (b"questions: []\x00\x00", "q.yaml:1: -: contains NUL bytes"),
+        (b"questions: !!python/object/apply:os.system ['echo pwned']\n", "q.yaml:1: -: tag tag:yaml.org,2002:python/object/apply:os.system is not allowed"),
+        (b"questions: []\nquestions: []\n", "q.yaml:2: -: duplicate key 'questions'"),
+        (b"a: &x {b: 1}\nc:\n  <<: *x\n", "q.yaml:3: -: merge keys (<<) are not supported"),
+        (b"questions: []\n", "q.yaml:1: -: questions: [] has less than 1 item"),
+        (b"questions: [1]\nextra: 2\n", "q.yaml:2: -: unknown field 'extra'"),
+    ],
+)
+def test_malformed_files_give_one_located_line(tmp_path, content, expected):
+    found = problems_of(write(tmp_path, content))
+    assert found, "a malformed file must report a problem"
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        refs = ",".join([f"*a{i - 1}"] * 9)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    lines.append("questions: *a9")
+    found = problems_of(write(tmp_path, "\n".join(lines) + "\n"))
+    assert len(found) == 1 and "alias bomb" in found[0], found
+
+
+def test_deep_nesting_is_refused(tmp_path):
+    found = problems_of(write(tmp_path, "questions: " + "[" * 5000 + "]" * 5000 + "\n"))
+    assert len(found) == 1 and ("nesting" in found[0]), found
+
+
+def test_huge_file_is_refused_without_reading_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(bank, "MAX_FILE_BYTES", 1000)
+    found = problems_of(write(tmp_path, GOOD + "#" * 2000))
+    assert len(found) == 1 and "the limit is" in found[0], found
+
+
+def question(**fields: object) -> str:
+    base = {
+        "id": "t.q",
+        "topic": "demo",
+        "difficulty": "easy",
+        "type": "single",
+        "prompt": {"en": "Pick", "zh": "选"},
+        "choices": [{"en": "a", "zh": "甲"}, {"en": "b", "zh": "乙"}],
+        "answer": "A",
+        "explanation": {"en": "why", "zh": "为什么"},
+        "source": "test",
+    }
+    base.update(fields)
+    for key in [k for k, v in base.items() if v is None]:
+        del base[key]
+    return yaml.safe_dump({"questions": [base]}, allow_unicode=True, sort_keys=False)
+
+
+@pytest.mark.parametrize(
+    "fields, expected",
+    [
+        ({"answer": "E"}, "t.q: answer 'E' is not among the 2 choices (A-B)"),
+        ({"type": "multi", "answer": ["A", "C"]}, "t.q: answer 'C' is not among the 2 choices (A-B)"),
+        ({"prompt": {"en": "Pick"}}, "t.q: missing Chinese translation: prompt.zh"),
+        ({"explanation": {"zh": "为什么"}}, "t.q: missing English translation: explanation.en"),
+        ({"prompt": {"en": "Pick", "zh": "   "}}, "t.q: missing Chinese translation: prompt.zh is blank"),
+        ({"choices": [{"en": "a", "zh": "甲"}, {"en": "b"}]}, "t.q: missing Chinese translation: choices[1].zh"),
+        ({"colour": "red"}, "t.q: unknown field 'colour'"),
+        ({"unit": "bytes"}, "t.q: field 'unit' does not apply to type single questions"),
+        ({"difficulty": "extreme"}, "t.q: difficulty must be one of easy, medium, hard; got 'extreme'"),
+        ({"type": "essay"}, "t.q: type must be one of single, multi"),
+        ({"id": "Bad Id"}, "Bad Id: id must be lowercase"),
+        ({"source": None}, "t.q: missing field 'source'"),
+        ({"type": "numeric", "choices": None, "answer": "many"}, "t.q: answer: \"many\" is not of type \"number\""),
+        ({"type": "short", "choices": None, "answer": None, "accept": ["!!!"]}, "t.q: accepted answer '!!!' is empty"),
+        ({"type": "truefalse", "choices": None, "answer": "yes"}, "t.q: answer: \"yes\" is not of type \"boolean\""),
+        ({"type": "bug", "choices": None, "answer": None}, "t.q: missing field 'code'"),
+        ({"choices": [{"en": "same", "zh": "甲"}, {"en": "Same!", "zh": "乙"}]}, "t.q: choices A and B read the same in English"),
+    ],
+)
+def test_question_problems_name_the_question_and_line(tmp_path, fields, expected):
+    found = problems_of(write(tmp_path, question(**fields)))
+    assert any(expected in p for p in found), found
+    assert all(p.startswith("q.yaml:") and p.split(":")[1].isdigit() for p in found), found
+
+
+def test_problem_points_at_the_offending_line(tmp_path):
+    text = GOOD.replace("    source: test\n", "    source: test\n    colour: red\n")
+    found = problems_of(write(tmp_path, text))
+    assert found == ["q.yaml:13: t.one: unknown field 'colour'; see attnquiz/schema/question-bank.schema.json"]
+
+
+def test_duplicate_ids_across_files(tmp_path):
+    write(tmp_path, GOOD, "a.yaml")
+    write(tmp_path, GOOD, "b.yaml")
+    questions, problems = check([tmp_path])
+    assert len(questions) == 1
+    assert len(problems) == 1 and "duplicate id (first defined at" in str(problems[0]) and "a.yaml:2" in str(problems[0])
+
+
+def test_builtin_bank_is_valid_bilingual_and_unique():
+    questions, problems = check()
+    assert problems == [], "\n".join(map(str, problems))
+    ids = [q.id for q in questions]
+    assert len(ids) == len(set(ids))
+    for q in questions:
+        for text in (q.prompt, q.explanation, *q.choices):
+            assert text["en"].strip() and text["zh"].strip(), q.id
+
+
+def test_first_content_covers_the_article_and_the_map():
+    questions, _ = check()
+    topics = {q.topic for q in questions}
+    assert len(questions) >= 30 and len(topics) >= 8
+    for n in range(1, 5):
+        from_article = [q for q in questions if q.source.startswith(f"article Q{n}")]
+        assert len({q.type for q in from_article}) >= 2, f"article Q{n} needs two questions of different types"
+    assert sum(q.type == "bug" for q in questions) >= 4
+
+
+def test_cache_serves_the_same_questions_and_survives_damage(tmp_path):
+    path = write(tmp_path, GOOD)
+    first, _ = load_file(path, "q.yaml")
+    from attnquiz.paths import cache_dir
+
+    entries = list((cache_dir() / "bank").glob("*.json"))
+    assert len(entries) == 1, "a clean file is cached"
+    second, problems = load_file(path, "q.yaml")
+    assert second == first and problems == []
+    entries[0].write_text("{not json", encoding="utf-8")
+    third, problems = load_file(path, "q.yaml")
+    assert third == first and problems == []
+
+
+def test_cache_never_hides_a_new_problem(tmp_path):
+    path = write(tmp_path, GOOD)
+    load_file(path, "q.yaml")
+    path.write_text(GOOD.replace("answer: B", "answer: Z"), encoding="utf-8")
+    assert any("answer 'Z' is not among" in p for p in problems_of(path))
+
+
+def test_schema_file_is_a_valid_json_schema():
+    import jsonschema_rs
+
+    schema = json.loads(bank.SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema_rs.meta.validate(schema)
+    assert schema["$defs"]["question"]["additionalProperties"] is False
+
+
+def test_sample_bank_has_every_type():
+    questions, problems = check([DATA])
+    assert problems == []
+    assert {q.type for q in questions} == set(bank.TYPES)
+
+
+def test_bank_check_cli_exit_codes(tmp_path):
+    bad = write(tmp_path, question(answer="E"), "bad.yaml")
+    good = write(tmp_path, GOOD, "good.yaml")
+    run = lambda *args: subprocess.run([sys.executable, "-m", "attnquiz", "bank", "check", *args], capture_output=True, text=True, cwd=tmp_path)
+    ok = run(str(good))
+    assert ok.returncode == 0 and "1 questions in 1 file(s): no problems" in ok.stdout
+    failed = run(str(bad))
+    assert failed.returncode == 2
+    assert "bad.yaml:" in failed.stdout and "t.q: answer 'E' is not among the 2 choices" in failed.stdout
+    assert "Traceback" not in failed.stdout + failed.stderr
+    missing = run(str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe\x00binary", b"just a string", b"{{{{", b"questions: [1, 2, 3]"])
+def test_bank_check_cli_never_tracebacks(tmp_path, content):
+    path = write(tmp_path, content)
+    result = subprocess.run([sys.executable, "-m", "attnquiz", "bank", "check", str(path)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.startswith(str(path) + ":"), result.stdout

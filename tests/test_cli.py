@@ -1,0 +1,232 @@
+"""The quiz as a learner drives it: scripted sessions through a real subprocess, both languages,
+clean endings, one-line errors, and no torch import on the fast paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from attnquiz.bank import Bank, check as check_bank
+from attnquiz.cli import app
+from attnquiz.quiz import select
+
+DATA = Path(__file__).parent / "data"
+SAMPLE = check_bank([DATA])[0]
+RIGHT = {
+    "sample.single": ["b"],
+    "sample.multi": ["a,b,d"],
+    "sample.truefalse": ["f"],
+    "sample.numeric": ["4*512**2 + 4*512"],
+    "sample.short": ["square root of d_k"],
+    "sample.recall": ["a weighted sum of values, weights from query key similarity", "3"],
+    "sample.bug": ["A"],
+}
+WRONG = {
+    "sample.single": ["a"],
+    "sample.multi": ["a"],
+    "sample.truefalse": ["t"],
+    "sample.numeric": ["512"],
+    "sample.short": ["d_k"],
+    "sample.recall": ["no idea", "1"],
+    "sample.bug": ["B"],
+}
+SAMPLE_ARGS = ["--bank", str(DATA), "--topic", "sample", "--topic", "sample-numbers"]
+
+
+def attnquiz(*args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a fresh interpreter, as a learner's shell would."""
+    full_env = {**os.environ, "COLUMNS": "100", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "attnquiz", *args], input=stdin, capture_output=True, text=True, env=full_env, timeout=timeout
+    )
+
+
+def script(seed: int, answers: dict[str, list[str]]) -> str:
+    order = select(Bank(SAMPLE), topics=["sample", "sample-numbers"], seed=seed)
+    return "".join(line + "\n" for q in order for line in answers[q.id])
+
+
+def test_scripted_session_all_right():
+    result = attnquiz("ask", *SAMPLE_ARGS, "--seed", "7", "--lang", "en", stdin=script(7, RIGHT))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("✓ Correct") == 6
+    assert "Key points your answer mentioned (2/2)" in result.stdout
+    assert "Total" in result.stdout and "7/7  100%" in result.stdout
+    assert "Nothing to review" in result.stdout
+    assert result.stderr == ""
+
+
+def test_scripted_session_all_wrong_lists_what_to_review():
+    result = attnquiz("ask", *SAMPLE_ARGS, "--seed", "7", "--lang", "en", stdin=script(7, WRONG))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("✗ Not quite") == 6
+    assert "Answer: B. softmax" in result.stdout
+    assert "Answer: 1,050,624 parameters" in result.stdout
+    assert "Answer: sqrt(d_k)" in result.stdout
+    assert "0/7  0%" in result.stdout
+    review = result.stdout.split("To review:")[1]
+    for qid in RIGHT:
+        assert qid in review
+
+
+def test_same_seed_same_order_different_seed_other_order():
+    def order(seed: int) -> list[str]:
+        out = attnquiz("ask", *SAMPLE_ARGS, "--seed", str(seed), "--lang", "en", stdin="").stdout
+        return [line for line in out.splitlines() if "Question" in line]
+
+    first = attnquiz("ask", *SAMPLE_ARGS, "--seed", "1", "--lang", "en", stdin=script(1, RIGHT)).stdout
+    again = attnquiz("ask", *SAMPLE_ARGS, "--seed", "1", "--lang", "en", stdin=script(1, RIGHT)).stdout
+    assert first == again
+    assert "7/7  100%" in first
+    assert order(1) == order(1)
+
+
+def test_chinese_session_from_flag_and_locale():
+    by_flag = attnquiz("ask", "--bank", str(DATA), "--id", "sample.single", "--lang", "zh", stdin="2\n")
+    assert "第 1/1 题" in by_flag.stdout and "哪个函数把注意力分数变成权重" in by_flag.stdout
+    assert "✓ 正确" in by_flag.stdout and "解析" in by_flag.stdout and "本次小结" in by_flag.stdout
+    by_locale = attnquiz("ask", "--bank", str(DATA), "--id", "sample.single", stdin="a\n", env={"LANG": "zh_CN.UTF-8", "LC_ALL": ""})
+    assert "✗ 不对" in by_locale.stdout and "答案: B. softmax" in by_locale.stdout
+
+
+def test_invalid_answers_are_asked_again_not_counted():
+    result = attnquiz("ask", "--bank", str(DATA), "--id", "sample.single", "--lang", "en", stdin="z\n9\nb\n")
+    assert result.stdout.count("Type one letter A–C or a number 1–3.") == 2
+    assert "1/1  100%" in result.stdout
+
+
+def test_end_of_input_and_quit_command_end_with_a_summary():
+    eof = attnquiz("ask", *SAMPLE_ARGS, "--seed", "2", "--lang", "en", stdin="")
+    assert eof.returncode == 0 and "No questions answered." in eof.stdout
+    quit_ = attnquiz("ask", *SAMPLE_ARGS, "--seed", "2", "--lang", "en", stdin=script(2, RIGHT).split("\n")[0] + "\n:q\n")
+    assert quit_.returncode == 0
+    assert "Stopped after" in quit_.stdout and "of 7 questions" in quit_.stdout
+    assert "Traceback" not in eof.stdout + eof.stderr + quit_.stdout + quit_.stderr
+
+
+def test_ctrl_c_ends_the_session_cleanly_with_the_summary():
+    env = {**os.environ, "COLUMNS": "100", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "attnquiz", "ask", "--bank", str(DATA), "--id", "sample.single", "--lang", "en"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    assert proc.stdout is not None
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"Your answer" not in seen and time.monotonic() < deadline:
+        seen += proc.stdout.read1(4096)
+    assert b"Your answer" in seen
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert b"No questions answered." in out
+    assert b"Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ask", "--topic", "nope"], "--topic nope: no such topic; choose from"),
+        (["ask", "--lang", "fr"], "--lang fr: choose en or zh"),
+        (["ask", "--difficulty", "brutal"], "--difficulty brutal: choose easy, medium or hard"),
+        (["ask", "--id", "no.such.question"], "--id no.such.question: no such question"),
+        (["ask", "--bank", "/no/such/file.yaml"], "/no/such/file.yaml: no such file or folder"),
+        (["bank", "list", "--topic", "nope"], "--topic nope: no such topic"),
+    ],
+)
+def test_bad_options_give_one_line_and_exit_2(args, message):
+    result = attnquiz(*args, stdin="")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) <= 2
+
+
+def test_a_broken_learner_bank_is_reported_not_asked(tmp_path):
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("questions:\n  - id: mine.x\n    topic: mine\n", encoding="utf-8")
+    result = attnquiz("ask", "--bank", str(bad), stdin="")
+    assert result.returncode == 2
+    assert "mine.yaml:2: mine.x: missing field" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bank_list_json_for_scripts():
+    result = attnquiz("bank", "list", "--json", "--bank", str(DATA), "--topic", "sample-numbers")
+    assert result.returncode == 0
+    rows = json.loads(result.stdout)
+    assert rows == [{"id": "sample.numeric", "topic": "sample-numbers", "type": "numeric", "difficulty": "hard", "source": "PyTorch docs: torch.nn.MultiheadAttention"}]
+
+
+def test_bank_list_table_and_whole_bank_json():
+    table = attnquiz("bank", "list", "--bank", str(DATA), "--topic", "sample")
+    assert table.returncode == 0 and "sample.recall" in table.stdout and "6 questions, 1 topics." in table.stdout
+    rows = json.loads(attnquiz("bank", "list", "--json").stdout)
+    assert len(rows) == len(check_bank()[0]) and {"id", "topic", "type", "difficulty", "source"} == set(rows[0])
+
+
+def test_cli_runner_happy_path_in_process():
+    runner = CliRunner()
+    result = runner.invoke(app, ["ask", "--bank", str(DATA), "--id", "sample.numeric", "--lang", "en"], input="1,050,624\n", catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "✓ Correct" in result.output and "1/1  100%" in result.output
+
+
+def test_version_comes_from_package_metadata():
+    from importlib.metadata import version
+
+    result = attnquiz("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"attnquiz {version('attnquiz')}"
+
+
+# --------------------------------------------------------------------------- no torch on the fast paths
+
+BLOCK_TORCH = """
+import runpy, sys
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            sys.stderr.write("TORCH-IMPORTED\\n")
+            raise ImportError("torch is not allowed here")
+sys.meta_path.insert(0, NoTorch())
+sys.argv = ["attnquiz", *sys.argv[1:]]
+try:
+    runpy.run_module(sys.argv.pop(1) if sys.argv[1] == "-m" else "attnquiz", run_name="__main__")
+finally:
+    if any(m == "torch" or m.startswith("torch.") for m in sys.modules):
+        sys.stderr.write("TORCH-IMPORTED\\n")
+"""
+
+
+def run_blocking_torch(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", BLOCK_TORCH, *args], input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def test_the_torch_blocker_catches_an_import():
+    probe = subprocess.run([sys.executable, "-c", BLOCK_TORCH.replace("runpy.run_module(", "__import__('torch.nn') or runpy.run_module("), "--help"], capture_output=True, text=True)
+    assert "TORCH-IMPORTED" in probe.stderr
+
+
+@pytest.mark.parametrize(
+    "args, stdin",
+    [
+        (["--help"], ""),
+        (["ask", "--help"], ""),
+        (["ask", "--seed", "1", "--count", "3"], "a\n1\nt\n"),
+        (["ask", "--bank", str(DATA), "--id", "sample.bug"], "A\n"),
+        (["bank", "check"], ""),
+        (["bank", "list", "--json"], ""),
+    ],
+)
+def test_fast_paths_never_import_torch(args, stdin):
+    result = run_blocking_torch(*args, stdin=stdin)
+    assert "TORCH-IMPORTED" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr

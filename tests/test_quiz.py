@@ -1,0 +1,197 @@
+"""Answer checking for every question type, question selection and the session's bookkeeping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from attnquiz.bank import Bank, check as check_bank
+from attnquiz.errors import UsageError
+from attnquiz.quiz import (
+    InvalidAnswer,
+    Session,
+    check,
+    default_lang,
+    match_short,
+    mentioned_points,
+    parse_number,
+    parse_rating,
+    select,
+)
+
+SAMPLE = {q.id: q for q in check_bank([Path(__file__).parent / "data"])[0]}
+
+
+@pytest.mark.parametrize(
+    "answer, correct",
+    [("b", True), ("B", True), (" 2 ", True), ("a", False), ("3", False)],
+)
+def test_single_choice_by_letter_or_number(answer, correct):
+    assert check(SAMPLE["sample.single"], answer).correct is correct
+
+
+@pytest.mark.parametrize("answer", ["z", "4", "0", "a,b", "softmax"])
+def test_single_choice_rejects_unreadable_answers(answer):
+    with pytest.raises(InvalidAnswer):
+        check(SAMPLE["sample.single"], answer)
+
+
+@pytest.mark.parametrize(
+    "answer, correct",
+    [("a,b,d", True), ("ABD", True), ("d b a", True), ("1 2 4", True), ("a，b、d", True), ("a,b", False), ("a,b,c,d", False)],
+)
+def test_multiple_answer_needs_exactly_the_right_set(answer, correct):
+    assert check(SAMPLE["sample.multi"], answer).correct is correct
+
+
+@pytest.mark.parametrize(
+    "answer, correct",
+    [("f", True), ("False", True), ("no", True), ("错", True), ("t", False), ("对", False), ("yes", False)],
+)
+def test_true_false_in_both_languages(answer, correct):
+    assert check(SAMPLE["sample.truefalse"], answer).correct is correct
+
+
+def test_true_false_rejects_other_words():
+    with pytest.raises(InvalidAnswer):
+        check(SAMPLE["sample.truefalse"], "maybe")
+
+
+@pytest.mark.parametrize(
+    "answer, correct",
+    [
+        ("1050624", True),
+        ("1,050,624", True),
+        ("1 050 624", True),
+        ("4*512**2 + 4*512", True),
+        ("4*512^2+4*512", True),
+        ("1050624 parameters", True),
+        ("1.050624e6", True),
+        ("1048576", False),
+        ("1.05M", False),
+    ],
+)
+def test_numeric_answers_as_people_type_them(answer, correct):
+    assert check(SAMPLE["sample.numeric"], answer).correct is correct
+
+
+def test_numeric_tolerance():
+    q = SAMPLE["sample.numeric"]
+    from dataclasses import replace
+
+    loose = replace(q, tolerance=1000)
+    assert check(loose, "1.05M").correct
+    assert not check(loose, "1.04M").correct
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("2^30", 2**30), ("1 GiB", 2**30), ("64K", 64_000), ("50%", 0.5), ("-3.5", -3.5), ("(512/8)", 64), ("1_000", 1000)],
+)
+def test_parse_number(text, value):
+    assert parse_number(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["abc", "2**2**2**2**2", "1e400", "12 and 13", "1,2", "__import__('os')", "()"])
+def test_parse_number_refuses_non_numbers_and_huge_powers(text):
+    with pytest.raises(InvalidAnswer):
+        parse_number(text)
+
+
+@pytest.mark.parametrize(
+    "answer, correct, typo",
+    [
+        ("sqrt(d_k)", True, False),
+        ("SQRT (D_K)", True, False),
+        ("√d_k", True, False),
+        ("square root of d_k", True, False),
+        ("squre root of d_k", True, True),
+        ("根号 d_k", True, False),
+        ("d_k", False, False),
+        ("sqrt(d_v)", False, False),
+        ("", False, False),
+    ],
+)
+def test_short_answers_ignore_case_space_punctuation_and_forgive_typos(answer, correct, typo):
+    verdict = check(SAMPLE["sample.short"], answer)
+    assert (verdict.correct, verdict.typo) == (correct, typo)
+
+
+def test_short_answer_digits_must_match_exactly():
+    assert match_short("fp16 precision", ["fp32 precision"]) == (False, False)
+    assert match_short("layer norm", ["layernorm"]) == (True, False)
+    assert match_short("softmaxx", ["softmax"]) == (True, True)
+    assert match_short("relu", ["gelu"]) == (False, False), "short words get no typo budget"
+
+
+def test_recall_key_points_and_ratings():
+    q = SAMPLE["sample.recall"]
+    assert mentioned_points(q, "a Weighted sum of the values") == [True, False]
+    assert mentioned_points(q, "按查询和键的相似度加权") == [True, True]
+    assert mentioned_points(q, "no idea") == [False, False]
+    assert [parse_rating(x) for x in ("1", "h", "Good", "简单")] == ["again", "hard", "good", "easy"]
+    with pytest.raises(InvalidAnswer):
+        parse_rating("5")
+    with pytest.raises(ValueError):
+        check(q, "anything")
+
+
+def test_spot_the_bug_by_choice():
+    q = SAMPLE["sample.bug"]
+    assert q.answer_mode == "single"
+    assert check(q, "A").correct and not check(q, "B").correct
+
+
+def test_empty_answer_counts_as_wrong_for_every_auto_graded_type():
+    for q in SAMPLE.values():
+        if q.type != "recall":
+            assert check(q, "  ") .correct is False, q.id
+
+
+def test_select_filters_and_seeds():
+    bank = Bank(list(SAMPLE.values()))
+    assert [q.id for q in select(bank, qtype="numeric")] == ["sample.numeric"]
+    assert {q.topic for q in select(bank, topics=["sample-numbers"])} == {"sample-numbers"}
+    assert [q.id for q in select(bank, seed=3)] == [q.id for q in select(bank, seed=3)]
+    assert len({tuple(q.id for q in select(bank, seed=s)) for s in range(6)}) > 1, "the seed changes the order"
+    assert len(select(bank, count=2)) == 2
+    assert [q.id for q in select(bank, qid="sample.bug")] == ["sample.bug"]
+    assert all(q.difficulty == "hard" for q in select(bank, difficulty="hard"))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"topics": ["nope"]}, "--topic nope: no such topic; choose from sample, sample-numbers"),
+        ({"qtype": "essay"}, "--type essay: no such type"),
+        ({"qid": "sample"}, "--id sample: no such question (did you mean"),
+        ({"count": 0}, "--count 0: must be 1 or more"),
+        ({"topics": ["sample"], "qtype": "numeric"}, "no question matches these filters"),
+    ],
+)
+def test_select_explains_bad_filters(kwargs, message):
+    with pytest.raises(UsageError, match=None) as info:
+        select(Bank(list(SAMPLE.values())), **kwargs)
+    assert str(info.value).startswith(message)
+
+
+def test_session_summary_by_topic_and_review_list():
+    session = Session(planned=4)
+    session.record(SAMPLE["sample.single"], "b", True, 1.0)
+    session.record(SAMPLE["sample.multi"], "a", False, 2.0)
+    session.record(SAMPLE["sample.numeric"], "1", False, 1.0)
+    session.record(SAMPLE["sample.recall"], "x", True, 1.0, rating="hard")
+    scores = session.by_topic()
+    assert (scores["sample"].right, scores["sample"].total) == (2, 3)
+    assert (scores["sample-numbers"].right, scores["sample-numbers"].total) == (0, 1)
+    assert [r.rating for r in session.results] == ["good", "again", "again", "hard"]
+    assert [q.id for q in session.to_review()] == ["sample.multi", "sample.numeric", "sample.recall"]
+
+
+@pytest.mark.parametrize(
+    "env, lang",
+    [({"LANG": "zh_CN.UTF-8"}, "zh"), ({"LANG": "en_US.UTF-8"}, "en"), ({"LC_ALL": "zh_TW", "LANG": "en_US"}, "zh"), ({}, "en"), ({"LANG": "C"}, "en")],
+)
+def test_default_language_from_locale(env, lang):
+    assert default_lang(env) == lang
