@@ -143,6 +143,16 @@ def test_spot_the_bug_by_choice():
     assert check(q, "A").correct and not check(q, "B").correct
 
 
+def test_spot_the_bug_by_short_answer():
+    from dataclasses import replace
+
+    q = replace(SAMPLE["sample.bug"], choices=(), answer=None, accept=("missing 1/sqrt(d_k) scaling", "no scaling", "没有缩放"))
+    assert q.answer_mode == "short"
+    assert check(q, "No scaling!").correct
+    assert check(q, "没有缩放").correct
+    assert not check(q, "wrong axis").correct
+
+
 def test_empty_answer_counts_as_wrong_for_every_auto_graded_type():
     for q in SAMPLE.values():
         if q.type != "recall":
