@@ -207,10 +207,18 @@ class _Builder:
 
 
 def _read(path: Path) -> bytes:
+    """The file's bytes, refusing what is not a regular file or is too large (a device could never end)."""
+    if not path.is_file():
+        raise _FileProblem(1, "not a regular file; give a .yaml file or a folder of them")
+    limit = f"the limit is {MAX_FILE_BYTES // 2**20} MiB, split it into several files"
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise _FileProblem(1, f"file is {size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB, split it into several files")
-    return path.read_bytes()
+        raise _FileProblem(1, f"file is {size / 2**20:.1f} MiB; {limit}")
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise _FileProblem(1, f"file is over {MAX_FILE_BYTES // 2**20} MiB; {limit}")
+    return raw
 
 
 def _compose(raw: bytes) -> yaml.Node | None:

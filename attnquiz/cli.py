@@ -6,12 +6,17 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from attnquiz.cli_common import console, err_console, translate_errors
 from attnquiz.errors import UsageError
+
+if TYPE_CHECKING:
+    from attnquiz.bank import Question
+    from attnquiz.quiz import Result
+    from attnquiz.store import Store
 
 app = typer.Typer(
     name="attnquiz",
@@ -88,18 +93,47 @@ def ask(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for a reproducible order."),
     bank_paths: Optional[List[Path]] = typer.Option(None, "--bank", help="Add your own YAML file or folder (repeatable); validated like the built-in bank."),
     qid: Optional[str] = typer.Option(None, "--id", help="Ask this one question."),
+    due_only: bool = typer.Option(False, "--due", help="Only reviews that are due now."),
+    new_only: bool = typer.Option(False, "--new", help="Only questions you have never answered."),
+    everything: bool = typer.Option(False, "--all", help="Ignore the review schedule: every matching question, in random order."),
 ) -> None:
-    """Quiz yourself. Answers come one per line, so a session can be piped in."""
-    from attnquiz import render
+    """Quiz yourself: due reviews first, then new questions. Answers come one per line, so a session can be piped in.
+
+    Every answer is saved at once and rescheduled with FSRS (see `attnquiz stats`).
+    """
+    from attnquiz import render, schedule
     from attnquiz.bank import load_bank
-    from attnquiz.i18n import t
-    from attnquiz.quiz import Session, check, mentioned_points, parse_rating, select
+    from attnquiz.quiz import check_count, select
+    from attnquiz.store import Store
 
     language = _lang(lang)
     if difficulty is not None and difficulty not in ("easy", "medium", "hard"):
         raise UsageError(f"--difficulty {difficulty}: choose easy, medium or hard")
+    if due_only + new_only + everything > 1:
+        raise UsageError("--due, --new and --all: choose one")
+    mode = "due" if due_only else "new" if new_only else "all" if everything else "default"
+    check_count(count)
     bank = load_bank(bank_paths or ())
-    questions = select(bank, topics=topic or (), qtype=qtype, difficulty=difficulty, qid=qid, count=count, seed=seed)
+    pool = select(bank, topics=topic or (), qtype=qtype, difficulty=difficulty, qid=qid, seed=seed)
+    with Store.open() as store:
+        started = schedule.now()
+        plan = schedule.plan(pool, store.due_dates(), "all" if qid else mode, started, count)
+        if not plan.questions:
+            console.print(render.nothing_to_ask(mode, plan.next_due, started, language))
+            return
+        if plan.ahead:
+            console.print(render.ahead_notice(plan.next_due, started, language), style="yellow")
+        store.begin_session(started)
+        _run_session(store, plan.questions, language)
+        render.next_reviews(console, store.due_dates(), bank, schedule.now(), language)
+
+
+def _run_session(store: Store, questions: list[Question], language: str) -> None:
+    """Ask each question, saving every answer the moment it is given; the summary comes whatever ends it."""
+    from attnquiz import render
+    from attnquiz.i18n import t
+    from attnquiz.quiz import Session, check, mentioned_points, parse_rating
+
     session = Session(planned=len(questions))
     console.print(t("keys_hint", language), style="dim")
     try:
@@ -110,15 +144,22 @@ def ask(
                 given = _read(render.prompt_text(question, language))
                 console.print(render.recall_panel(question, mentioned_points(question, given), language))
                 _, rating = _ask_until_valid(t("ask_rating", language), parse_rating, language)
-                session.record(question, given, rating != "again", time.monotonic() - started, rating)
+                _save(store, session.record(question, given, rating != "again", time.monotonic() - started, rating))
             else:
                 given, verdict = _ask_until_valid(render.prompt_text(question, language), lambda line, q=question: check(q, line), language)
-                session.record(question, given, verdict.correct, time.monotonic() - started)
+                _save(store, session.record(question, given, verdict.correct, time.monotonic() - started))
                 console.print(render.verdict_panel(question, verdict, language))
     except (_Stop, KeyboardInterrupt):
         session.interrupted = True
         console.print()
     render.summary(console, session, language)
+
+
+def _save(store: Store, result: Result) -> None:
+    """Commit the answer before showing anything else, so a crash after it loses nothing."""
+    from attnquiz import schedule
+
+    store.record_answer(result.question.id, result.given, result.correct, result.rating, result.seconds, schedule.now())
 
 
 @bank_app.command("check")
@@ -167,6 +208,7 @@ def bank_list(
     console.print(f"{len(rows)} questions, {len({r['topic'] for r in rows})} topics.")
 
 
-from attnquiz import cli_kata  # noqa: E402
+from attnquiz import cli_kata, cli_stats  # noqa: E402
 
 cli_kata.register(app)
+cli_stats.register(app)

@@ -36,6 +36,20 @@ def inline(text: str) -> Text:
     return out
 
 
+def _is_wide(ch: str) -> bool:
+    return "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" or "\u3000" <= ch <= "\u303f"
+
+
+def join_lines(parts: list[str]) -> str:
+    """Join wrapped source lines; Chinese text joins without the space English needs."""
+    out = ""
+    for part in (p.strip() for p in parts):
+        if out and part and not (_is_wide(out[-1]) and _is_wide(part[0])):
+            out += " "
+        out += part
+    return out
+
+
 def render(text: str) -> Text:
     """A block of light Markdown: paragraphs joined, list items kept on their own lines with a bullet."""
     lines: list[Text] = []
@@ -43,7 +57,7 @@ def render(text: str) -> Text:
 
     def flush() -> None:
         if paragraph:
-            lines.append(inline(" ".join(part.strip() for part in paragraph)))
+            lines.append(inline(join_lines(paragraph)))
             paragraph.clear()
 
     for raw in text.strip().splitlines():

@@ -70,8 +70,7 @@ def select(
             raise UsageError(f"--topic {topic}: no such topic; choose from {', '.join(sorted(known))}")
     if qtype is not None and qtype not in TYPES:
         raise UsageError(f"--type {qtype}: no such type; choose from {', '.join(TYPES)}")
-    if count is not None and count < 1:
-        raise UsageError(f"--count {count}: must be 1 or more")
+    check_count(count)
     chosen = [
         q
         for q in bank.questions
@@ -84,6 +83,12 @@ def select(
     chosen.sort(key=lambda q: q.id)
     random.Random(seed).shuffle(chosen)
     return chosen[:count] if count else chosen
+
+
+def check_count(count: int | None) -> None:
+    """--count must ask for something."""
+    if count is not None and count < 1:
+        raise UsageError(f"--count {count}: must be 1 or more")
 
 
 # --------------------------------------------------------------------------- parsing answers

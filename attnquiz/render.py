@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Mapping
+
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from attnquiz.bank import Question, index_letter
+from attnquiz import schedule
+from attnquiz.bank import Bank, Question, index_letter
 from attnquiz.i18n import t
 from attnquiz.markup import highlight_python
 from attnquiz.markup import render as markdown
@@ -30,9 +34,13 @@ def question_panel(question: Question, index: int, total: int, lang: str) -> Pan
     parts: list[RenderableType] = [markdown(question.prompt[lang])]
     if question.code:
         parts.append(_code(question))
-    for i, choice in enumerate(question.choices):
-        line = Text.assemble((f"{index_letter(i)}. ", "bold cyan"), choice[lang])
-        parts.append(line)
+    if question.choices:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold cyan", no_wrap=True)
+        grid.add_column()
+        for i, choice in enumerate(question.choices):
+            grid.add_row(f"{index_letter(i)}.", markdown(choice[lang]))
+        parts.append(grid)
     title = f"{t('header', lang, i=index, n=total)} · {question.topic} · {t(question.type, lang)} · {t(question.difficulty, lang)}"
     return Panel(Group(*parts), title=escape(title), title_align="left", border_style="blue", padding=(0, 1))
 
@@ -120,3 +128,39 @@ def summary(console: Console, session: Session, lang: str) -> None:
         console.print(t("review_hint", lang), style="dim")
     else:
         console.print(t("all_right", lang), style="green")
+
+
+def when_text(due: datetime, at: datetime, lang: str) -> str:
+    """'in 10 minutes', 'tomorrow', 'now'... in the learner's language."""
+    return _bucket_text(schedule.when(due, at), lang)
+
+
+def next_reviews(console: Console, due_by_id: Mapping[str, datetime], bank: Bank, at: datetime, lang: str) -> None:
+    """One line: when the next reviews of questions still in the bank fall, grouped as people say it."""
+    dues = [due for qid, due in due_by_id.items() if qid in bank.by_id]
+    buckets = schedule.upcoming(dues, at)
+    if not buckets:
+        return
+    items = t("list_sep", lang).join(
+        t("review_bucket", lang, count=count, when=_bucket_text(bucket, lang)) for bucket, count in buckets
+    )
+    console.print(t("next_reviews", lang, items=items), style="cyan")
+
+
+def _bucket_text(bucket: schedule.When, lang: str) -> str:
+    if bucket.unit == "now":
+        return t("when_now", lang)
+    return t(f"when_{bucket.unit[:-1]}" if bucket.amount == 1 else f"when_{bucket.unit}", lang, n=bucket.amount)
+
+
+def nothing_to_ask(mode: str, next_due: datetime | None, at: datetime, lang: str) -> Text:
+    """Why a --due or --new session is empty, when the next review is, and what to try instead."""
+    lines = [t("nothing_due" if mode == "due" else "nothing_new", lang)]
+    if next_due is not None:
+        lines.append(t("next_review_when", lang, when=when_text(next_due, at, lang)))
+    lines.append(t("try_new_or_all" if mode == "due" else "try_due_or_all", lang))
+    return Text("\n".join(lines))
+
+
+def ahead_notice(next_due: datetime | None, at: datetime, lang: str) -> str:
+    return t("ahead", lang, when=when_text(next_due, at, lang) if next_due else "—")

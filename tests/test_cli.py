@@ -77,13 +77,15 @@ def test_scripted_session_all_wrong_lists_what_to_review():
         assert qid in review
 
 
-def test_same_seed_same_order_different_seed_other_order():
+def test_same_seed_same_order_different_seed_other_order(tmp_path):
     def order(seed: int) -> list[str]:
         out = attnquiz("ask", *SAMPLE_ARGS, "--seed", str(seed), "--lang", "en", stdin="").stdout
         return [line for line in out.splitlines() if "Question" in line]
 
-    first = attnquiz("ask", *SAMPLE_ARGS, "--seed", "1", "--lang", "en", stdin=script(1, RIGHT)).stdout
-    again = attnquiz("ask", *SAMPLE_ARGS, "--seed", "1", "--lang", "en", stdin=script(1, RIGHT)).stdout
+    # Each run starts from no progress: answers are saved and rescheduled, which changes the next run.
+    fresh = [{"ATTNQUIZ_HOME": str(tmp_path / f"home-{i}")} for i in range(2)]
+    first = attnquiz("ask", *SAMPLE_ARGS, "--seed", "1", "--lang", "en", stdin=script(1, RIGHT), env=fresh[0]).stdout
+    again = attnquiz("ask", *SAMPLE_ARGS, "--seed", "1", "--lang", "en", stdin=script(1, RIGHT), env=fresh[1]).stdout
     assert first == again
     assert "7/7  100%" in first
     assert order(1) == order(1)

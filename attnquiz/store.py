@@ -1,0 +1,422 @@
+"""The learner's progress: one SQLite file in the user data folder, written one answer at a time.
+
+Why it looks like this:
+* every answer is committed on its own (WAL mode), so killing the process loses nothing given;
+* several terminals may write at once: short BEGIN IMMEDIATE transactions, a busy timeout and a
+  retry loop keep "database is locked" away from the learner;
+* a file that is not ours, is damaged, or was written by a newer attnquiz is reported (StoreError,
+  naming the file) and never modified or replaced;
+* the schema is versioned with PRAGMA user_version and an ordered list of migrations.
+
+Progress keys on question ids, so rewording a question keeps its history, and rows for questions
+no longer in the bank are simply ignored by the readers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, NamedTuple, TypeVar
+
+from attnquiz import schedule
+from attnquiz.errors import AttnquizError
+from attnquiz.paths import user_dir
+
+DB_NAME = "progress.sqlite3"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 5.0
+RETRIES = 6
+
+# Each step moves the schema from version i to i + 1. Append only: never edit a released step.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            ended_at TEXT NOT NULL,
+            answered INTEGER NOT NULL DEFAULT 0,
+            right INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            question_id TEXT NOT NULL,
+            answered_at TEXT NOT NULL,
+            given TEXT NOT NULL,
+            correct INTEGER NOT NULL,
+            rating TEXT NOT NULL,
+            seconds REAL NOT NULL,
+            session_id INTEGER REFERENCES sessions(id)
+        )""",
+        "CREATE INDEX answers_by_question ON answers(question_id)",
+        """CREATE TABLE cards (
+            question_id TEXT PRIMARY KEY,
+            due TEXT NOT NULL,
+            card TEXT NOT NULL,
+            reviews INTEGER NOT NULL DEFAULT 0
+        )""",
+    ),
+    (
+        """CREATE TABLE kata_attempts (
+            id INTEGER PRIMARY KEY,
+            kata TEXT NOT NULL,
+            attempted_at TEXT NOT NULL,
+            passed INTEGER NOT NULL,
+            checks_passed INTEGER NOT NULL,
+            checks_total INTEGER NOT NULL,
+            seconds REAL NOT NULL
+        )""",
+        "CREATE INDEX kata_attempts_by_kata ON kata_attempts(kata)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+T = TypeVar("T")
+
+
+class StoreError(AttnquizError):
+    """The progress database cannot be used; the message names the file and what to do."""
+
+
+def default_path() -> Path:
+    """Where progress lives: ATTNQUIZ_HOME, else the platform's user data folder (see paths.user_dir)."""
+    return user_dir() / DB_NAME
+
+
+def to_text(moment: datetime) -> str:
+    """A fixed-width UTC form, so times sort and compare as text inside SQLite."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def from_text(text: str) -> datetime:
+    """The inverse of to_text (fromisoformat: no _strptime import on the start-up path)."""
+    return datetime.fromisoformat(text)
+
+
+class Card(NamedTuple):
+    """A question's FSRS state as stored: when it is due, the fsrs card as JSON, how often reviewed."""
+
+    question_id: str
+    due: datetime
+    card: str
+    reviews: int
+
+
+class Answer(NamedTuple):
+    question_id: str
+    answered_at: datetime
+    given: str
+    correct: bool
+    rating: str
+    seconds: float
+    session_id: int | None
+
+
+class KataAttempt(NamedTuple):
+    kata: str
+    attempted_at: datetime
+    passed: bool
+    checks_passed: int
+    checks_total: int
+    seconds: float
+
+
+class SessionRow(NamedTuple):
+    id: int
+    started_at: datetime
+    ended_at: datetime
+    answered: int
+    right: int
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class Store:
+    """An open progress database. Open it once per command (`Store.open()`), close it at the end."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._session_id: int | None = None
+        self._session_started: datetime | None = None
+
+    # ----------------------------------------------------------------------- opening
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> Store:
+        """Open (creating or migrating) the database; StoreError if it is not one we can use."""
+        path = path or default_path()
+        _check_header(path)
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise _failure(path, exc, "open") from None
+        store = cls(conn, path)
+        try:
+            store._prepare()
+        except StoreError:
+            conn.close()
+            raise
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise _failure(path, exc, "open") from None
+        return store
+
+    def _prepare(self) -> None:
+        """Refuse what we must not touch, then WAL mode and any pending migrations."""
+        version = self._retry(lambda: self._conn.execute("PRAGMA user_version").fetchone()[0])
+        self._refuse_newer(version)
+        if version:
+            verdict = self._retry(lambda: self._conn.execute("PRAGMA quick_check(1)").fetchone()[0])
+            if verdict != "ok":
+                raise _damaged(self.path, verdict)
+        if self._retry(lambda: self._conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            self._retry(lambda: self._conn.execute("PRAGMA journal_mode=WAL").fetchone())
+        if version < SCHEMA_VERSION:
+            self._write(self._migrate)
+
+    def _refuse_newer(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer attnquiz (schema {version}; this one knows up to "
+                f"{SCHEMA_VERSION}). Upgrade attnquiz (pip install -U attnquiz), or set ATTNQUIZ_HOME to "
+                "another folder. The file was left untouched."
+            )
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Apply the missing steps inside the caller's write transaction (re-read: another process may have)."""
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        self._refuse_newer(version)
+        for step in MIGRATIONS[version:]:
+            for statement in step:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    # ----------------------------------------------------------------------- the write path
+
+    def _retry(self, action: Callable[[], T]) -> T:
+        """Run `action`, waiting out another process's lock (busy_timeout, then back off and retry)."""
+        for attempt in range(RETRIES):
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                if attempt == RETRIES - 1:
+                    raise StoreError(
+                        f"{self.path} stayed locked by another program for too long; close other attnquiz "
+                        "sessions (or whatever holds the file) and try again"
+                    ) from None
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """One short write transaction, taken up front (BEGIN IMMEDIATE) so it cannot deadlock halfway."""
+
+        def attempt() -> T:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(self._conn)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            return result
+
+        try:
+            return self._retry(attempt)
+        except sqlite3.DatabaseError as exc:
+            raise _failure(self.path, exc, "write to") from None
+
+    def _read(self, sql: str, args: Iterable[object] = ()) -> list[tuple]:
+        try:
+            return self._retry(lambda: self._conn.execute(sql, tuple(args)).fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise _failure(self.path, exc, "read") from None
+
+    # ----------------------------------------------------------------------- answers and reviews
+
+    def begin_session(self, at: datetime) -> None:
+        """Note when a quiz session starts; its row is written with the first answer, so empty sessions leave none."""
+        self._session_id = None
+        self._session_started = at
+
+    def record_answer(
+        self, question_id: str, given: str, correct: bool, rating: str, seconds: float, at: datetime
+    ) -> Card:
+        """Store one answer and reschedule the question with FSRS, committed at once. Returns the new card."""
+        schedule.warm_up()
+
+        def work(conn: sqlite3.Connection) -> Card:
+            row = conn.execute("SELECT card, reviews FROM cards WHERE question_id = ?", (question_id,)).fetchone()
+            card_json, due = schedule.review(row[0] if row else None, question_id, rating, at)
+            reviews = (row[1] if row else 0) + 1
+            session_id = self._touch_session(conn, at, correct)
+            conn.execute(
+                "INSERT INTO answers (question_id, answered_at, given, correct, rating, seconds, session_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (question_id, to_text(at), given, int(correct), rating, float(seconds), session_id),
+            )
+            conn.execute(
+                "INSERT INTO cards (question_id, due, card, reviews) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(question_id) DO UPDATE SET due = excluded.due, card = excluded.card, reviews = excluded.reviews",
+                (question_id, to_text(due), card_json, reviews),
+            )
+            return Card(question_id, due, card_json, reviews)
+
+        return self._write(work)
+
+    def _touch_session(self, conn: sqlite3.Connection, at: datetime, correct: bool) -> int | None:
+        if self._session_started is None:
+            return None
+        if self._session_id is None:
+            cursor = conn.execute(
+                "INSERT INTO sessions (started_at, ended_at, answered, right) VALUES (?, ?, 1, ?)",
+                (to_text(self._session_started), to_text(at), int(correct)),
+            )
+            self._session_id = cursor.lastrowid
+        else:
+            conn.execute(
+                "UPDATE sessions SET ended_at = ?, answered = answered + 1, right = right + ? WHERE id = ?",
+                (to_text(at), int(correct), self._session_id),
+            )
+        return self._session_id
+
+    def cards(self) -> dict[str, Card]:
+        """Every scheduled question by id (including ids no longer in the bank; callers filter)."""
+        rows = self._read("SELECT question_id, due, card, reviews FROM cards")
+        return {qid: Card(qid, from_text(due), card, reviews) for qid, due, card, reviews in rows}
+
+    def due_dates(self) -> dict[str, datetime]:
+        """When each answered question is next due: all `attnquiz ask` needs to order a session (no fsrs)."""
+        return {qid: from_text(due) for qid, due in self._read("SELECT question_id, due FROM cards")}
+
+    def answers(self, question_id: str | None = None) -> list[Answer]:
+        """Answers in the order given, for one question or all."""
+        sql = "SELECT question_id, answered_at, given, correct, rating, seconds, session_id FROM answers"
+        rows = self._read(sql + " WHERE question_id = ? ORDER BY id", (question_id,)) if question_id else self._read(sql + " ORDER BY id")
+        return [Answer(q, from_text(a), g, bool(c), r, s, sid) for q, a, g, c, r, s, sid in rows]
+
+    def answer_counts(self) -> dict[str, tuple[int, int]]:
+        """question id -> (answers, right answers)."""
+        rows = self._read("SELECT question_id, COUNT(*), SUM(correct) FROM answers GROUP BY question_id")
+        return {qid: (n, int(right or 0)) for qid, n, right in rows}
+
+    def sessions(self, limit: int = 5) -> list[SessionRow]:
+        """The most recent quiz sessions that answered something, newest first."""
+        rows = self._read("SELECT id, started_at, ended_at, answered, right FROM sessions ORDER BY started_at DESC, id DESC LIMIT ?", (limit,))
+        return [SessionRow(i, from_text(s), from_text(e), a, r) for i, s, e, a, r in rows]
+
+    def practice_times(self) -> list[datetime]:
+        """Every moment the learner answered a question or graded a kata (for the streak)."""
+        rows = self._read("SELECT answered_at FROM answers UNION ALL SELECT attempted_at FROM kata_attempts")
+        return [from_text(r[0]) for r in rows]
+
+    # ----------------------------------------------------------------------- katas
+
+    def record_kata_attempt(
+        self,
+        kata: str,
+        passed: bool,
+        checks_passed: int,
+        checks_total: int,
+        seconds: float,
+        at: datetime | None = None,
+    ) -> None:
+        """Store one graded kata attempt, committed at once."""
+        moment = at or schedule.now()
+        self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO kata_attempts (kata, attempted_at, passed, checks_passed, checks_total, seconds)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (kata, to_text(moment), int(passed), int(checks_passed), int(checks_total), float(seconds)),
+            )
+        )
+
+    def kata_attempts(self, kata: str | None = None) -> list[KataAttempt]:
+        sql = "SELECT kata, attempted_at, passed, checks_passed, checks_total, seconds FROM kata_attempts"
+        rows = self._read(sql + " WHERE kata = ? ORDER BY id", (kata,)) if kata else self._read(sql + " ORDER BY id")
+        return [KataAttempt(k, from_text(a), bool(p), cp, ct, s) for k, a, p, cp, ct, s in rows]
+
+    # ----------------------------------------------------------------------- starting over
+
+    def reset(self, at: datetime | None = None) -> Path:
+        """Copy the database next to itself with a timestamp, then empty every table. Returns the copy's path."""
+        stamp = (at or schedule.now()).astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        backup = self.path.with_name(f"{self.path.name}.{stamp}.bak")
+        n = 1
+        while backup.exists():
+            n += 1
+            backup = self.path.with_name(f"{self.path.name}.{stamp}-{n}.bak")
+        target = sqlite3.connect(backup)
+        try:
+            self._retry(lambda: self._conn.backup(target))
+        finally:
+            target.close()
+
+        def wipe(conn: sqlite3.Connection) -> None:
+            for table in ("answers", "cards", "sessions", "kata_attempts"):
+                conn.execute(f"DELETE FROM {table}")
+
+        self._write(wipe)
+        self._session_id = None
+        return backup
+
+
+def record_kata_attempt(
+    kata: str,
+    passed: bool,
+    checks_passed: int,
+    checks_total: int,
+    seconds: float,
+    at: datetime | None = None,
+) -> None:
+    """For `attnquiz grade`: open the store, write one attempt, close. Raises StoreError if unusable."""
+    with Store.open() as store:
+        store.record_kata_attempt(kata, passed, checks_passed, checks_total, seconds, at)
+
+
+def _check_header(path: Path) -> None:
+    """A non-empty file that does not start like SQLite is not ours to open (SQLite would refuse it anyway)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the progress database ({exc.strerror}); check its permissions") from None
+    if head and head != SQLITE_MAGIC:
+        raise _damaged(path, "not an SQLite database")
+
+
+def _failure(path: Path, exc: sqlite3.DatabaseError, doing: str) -> StoreError:
+    """Damage is the file's fault (leave it, say so); anything else (permissions, disk full) is the system's."""
+    text = str(exc).lower()
+    if type(exc) is sqlite3.DatabaseError or any(word in text for word in ("malformed", "not a database", "corrupt")):
+        return _damaged(path, exc)
+    return StoreError(f"{path}: cannot {doing} the progress database ({exc}); check the folder's permissions and free space")
+
+
+def _damaged(path: Path, reason: object) -> StoreError:
+    return StoreError(
+        f"{path} is damaged or not an attnquiz progress database ({reason}). It was left untouched: "
+        "move it aside (or restore a .bak copy next to it) and run attnquiz again to start a new one."
+    )
