@@ -1,9 +1,152 @@
-"""Kata commands (kata, grade, hint, solution); filled in by the kata work."""
+"""Kata commands: `kata`, `grade`, `hint`, `solution`. Parse, call the core, render.
+
+The core (attnquiz.katas, attnquiz.grader) is imported inside the commands so that
+`attnquiz --help` stays fast; neither imports torch (only the grading child does).
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
 import typer
+
+from attnquiz.cli_common import console, translate_errors
+
+if TYPE_CHECKING:
+    from attnquiz.grader import GradeResult
+
+STATUS_STYLE = {"new": "dim", "started": "yellow", "passed": "green"}
+MARK = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "error": "[red]✗[/]", "timeout": "[red]⏱[/]"}
 
 
 def register(app: typer.Typer) -> None:
     """Add the kata commands to the main app."""
+    app.command("kata")(kata_command)
+    app.command("grade")(grade_command)
+    app.command("hint")(hint_command)
+    app.command("solution")(solution_command)
+
+
+@translate_errors
+def kata_command(
+    name: Optional[str] = typer.Argument(None, help="Kata to start; omit to list them all."),
+    directory: Optional[Path] = typer.Option(
+        None, "--dir", help="Workspace folder (default: ./attnquiz-katas/NAME)."
+    ),
+    reset: bool = typer.Option(False, "--reset", help="Restore the starter file, keeping yours as a .bak-<time> copy."),
+) -> None:
+    """List the coding katas, or create a workspace for one."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from attnquiz import katas
+
+    if name is None:
+        table = Table(title="Katas", title_justify="left")
+        for column in ("name", "title", "difficulty", "status"):
+            table.add_column(column)
+        for k in katas.list_katas():
+            status = katas.status(k.name)
+            table.add_row(k.name, escape(k.title), k.difficulty, f"[{STATUS_STYLE[status]}]{status}[/]")
+        console.print(table)
+        console.print("Start one with [bold]attnquiz kata NAME[/].")
+        return
+    kata = katas.load_kata(name)
+    ws = katas.create_workspace(kata, directory, reset=reset)
+    where = escape(str(ws.path))
+    if ws.backup is not None:
+        console.print(f"Restored the starter; your previous file is saved as [bold]{escape(str(ws.backup))}[/].")
+    elif ws.created:
+        console.print(f"Created the [bold]{kata.name}[/] workspace in {where}")
+    else:
+        console.print(f"The workspace {where} already exists; your [bold]{kata.entry}[/] was left as it is.")
+    console.print(
+        f"\n[bold]{escape(kata.title)}[/]\n{escape(kata.description)}\n\nNext:\n"
+        f"  cd {where}\n"
+        f"  edit {kata.entry}  (its docstring is the full contract)\n"
+        f"  python -m pytest -q            # a small sample test\n"
+        f"  attnquiz grade                 # the hidden suite, with a diagnosis\n"
+        f"  attnquiz hint                  # {len(kata.hints)} progressive hints"
+    )
+
+
+@translate_errors
+def grade_command(
+    name: Optional[str] = typer.Argument(None, help="Kata (default: this workspace's, else the last started)."),
+    file: Optional[Path] = typer.Option(None, "--file", help="File to grade instead of the workspace's."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON and nothing else."),
+    timeout: float = typer.Option(60.0, "--timeout", min=1.0, help="Seconds before the run is stopped."),
+    sample: bool = typer.Option(True, "--sample/--no-sample", help="On a pass, show your code at work (generator: text)."),
+) -> None:
+    """Run a kata's hidden suite against your file. Exit 0: all checks pass; 1: some fail."""
+    from attnquiz import grader, katas
+
+    kata, target = katas.resolve_target(name, file, Path.cwd())
+    result = grader.grade(kata, target, timeout=timeout, showcase=sample and not as_json)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        _render(result)
+    passed, total = result.counts
+    katas.record_attempt(kata.name, result.passed, passed, total, result.duration_s)  # after the result is shown
+    raise typer.Exit(0 if result.passed else 1)
+
+
+def _render(result: GradeResult) -> None:
+    from rich.markup import escape
+
+    console.print(f"Grading [bold]{result.kata}[/]: {escape(str(result.file))}")
+    for check in result.checks:
+        line = f" {MARK[check.status]} {check.name}"
+        if check.message:
+            line += f" — {escape(check.message)}"
+        console.print(line, soft_wrap=True)
+    for d in result.diagnosis:
+        lead = "This matches a known mistake" if d.full else "This partly matches a known mistake"
+        console.print(f"\n[bold yellow]{lead}:[/] {escape(d.title)}\n  [bold]fix:[/] {escape(d.fix)}", soft_wrap=True)
+    passed, total = result.counts
+    if result.passed:
+        console.print(f"\n[bold green]All {total} checks passed[/] in {result.duration_s:.1f} s — kata passed.")
+        console.print(f"See the reference with [bold]attnquiz solution {result.kata}[/].")
+        if result.showcase:
+            console.print("\nYour code, generating from a small model trained on the project's text:\n")
+            console.print(escape(result.showcase), soft_wrap=True)
+    else:
+        console.print(
+            f"\n[bold red]{passed}/{total} checks passed[/] in {result.duration_s:.1f} s. "
+            f"Fix the first ✗; [bold]attnquiz hint {result.kata}[/] gives a hint."
+        )
+
+
+@translate_errors
+def hint_command(
+    name: Optional[str] = typer.Argument(None, help="Kata (default: this workspace's, else the last started)."),
+) -> None:
+    """Show the next of a kata's progressive hints."""
+    from rich.markup import escape
+
+    from attnquiz import katas
+
+    kata = katas.default_kata(name, Path.cwd())
+    number, text = katas.next_hint(kata)
+    console.print(f"[bold]Hint {number}/{len(kata.hints)}[/] for {kata.name}: {escape(text)}", soft_wrap=True)
+    if number == len(kata.hints):
+        console.print(f"That was the last hint; [bold]attnquiz solution {kata.name} --give-up[/] shows the reference.")
+
+
+@translate_errors
+def solution_command(
+    name: str = typer.Argument(..., help="Kata whose reference solution to show."),
+    give_up: bool = typer.Option(False, "--give-up", help="Show it even though the kata has not passed yet."),
+) -> None:
+    """Show a kata's reference solution (after it has passed, or with --give-up)."""
+    from rich.syntax import Syntax
+
+    from attnquiz import katas
+
+    kata = katas.load_kata(name)
+    source = katas.solution(kata, give_up=give_up)
+    console.print(Syntax(source, "python", theme="ansi_dark", line_numbers=False))
+

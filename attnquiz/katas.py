@@ -1,0 +1,349 @@
+"""Katas: manifests, workspaces, hints and the learner's progress.
+
+Plain core: no typer, no rich, no torch. The grading itself lives in grader.py; this module only
+knows where content is and what the learner has done. Graded attempts go to the progress
+database (attnquiz/store.py); workspace bookkeeping (started, where, hints shown, the last kata) is
+one small JSON file under user_dir().
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from attnquiz.errors import UsageError
+from attnquiz.paths import content_dir, user_dir
+
+MANIFEST = "kata.yaml"
+MARKER = ".attnquiz-kata"
+STATE_FILE = "katas.json"
+DEFAULT_WORKSPACE = Path("attnquiz-katas")
+
+
+@dataclass(frozen=True)
+class Kata:
+    """One kata folder, parsed from its kata.yaml (version 1)."""
+
+    name: str  # folder name, what the learner types
+    path: Path  # the kata folder (hidden content included)
+    title: str  # one line shown in the list
+    difficulty: str  # easy / medium / hard
+    entry: str  # the learner's file name in the workspace, e.g. multihead.py
+    symbols: tuple[str, ...]  # top-level names the learner's file must define
+    forbidden: tuple[str, ...]  # dotted names the learner's code may not call
+    hints: tuple[str, ...]  # progressive: each one gives away a little more
+    description: str  # the task, written into the workspace's TASK.md
+    showcase: Optional[str] = None  # optional file with showcase(module, kata_dir) -> str
+
+    @property
+    def hidden_suite(self) -> Path:
+        return self.path / "test_hidden.py"
+
+    @property
+    def reference(self) -> Path:
+        return self.path / "reference.py"
+
+    @property
+    def starter(self) -> Path:
+        return self.path / "starter.py"
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong variant of the reference: the patch turns reference.py into it."""
+
+    name: str
+    title: str
+    fix: str
+    patch: tuple[tuple[str, str], ...]
+
+    def apply(self, reference_source: str) -> str:
+        """The reference with this mistake; each `old` must occur exactly once (self-checked)."""
+        source = reference_source
+        for old, new in self.patch:
+            if source.count(old) != 1:
+                raise ValueError(f"mistake {self.name}: patch target occurs {source.count(old)} times: {old!r}")
+            source = source.replace(old, new)
+        return source
+
+
+def katas_root() -> Path:
+    return content_dir("katas")
+
+
+def list_katas() -> list[Kata]:
+    """Every kata folder (one with a kata.yaml), sorted by difficulty then name."""
+    root = katas_root()
+    found = [load_kata(p.name) for p in sorted(root.iterdir()) if (p / MANIFEST).is_file()] if root.is_dir() else []
+    order = {"easy": 0, "medium": 1, "hard": 2}
+    return sorted(found, key=lambda k: (order.get(k.difficulty, 9), k.name))
+
+
+def kata_names() -> list[str]:
+    root = katas_root()
+    return sorted(p.name for p in root.iterdir() if (p / MANIFEST).is_file()) if root.is_dir() else []
+
+
+def load_kata(name: str) -> Kata:
+    """Parse katas/NAME/kata.yaml; an unknown name is a usage error listing the known ones."""
+    folder = katas_root() / name
+    manifest = folder / MANIFEST
+    if not name or "/" in name or "\\" in name or not manifest.is_file():
+        known = ", ".join(kata_names()) or "none"
+        raise UsageError(f"unknown kata {name!r}; known katas: {known} (run `attnquiz kata` to list them)")
+    try:
+        data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+        return Kata(
+            name=name,
+            path=folder,
+            title=str(data["title"]),
+            difficulty=str(data["difficulty"]),
+            entry=str(data["entry"]),
+            symbols=tuple(str(s) for s in data["symbols"]),
+            forbidden=tuple(str(s) for s in data.get("forbidden") or ()),
+            hints=tuple(str(h).strip() for h in data["hints"]),
+            description=str(data["description"]).strip(),
+            showcase=data.get("showcase"),
+        )
+    except (KeyError, TypeError, yaml.YAMLError) as exc:
+        raise UsageError(f"{manifest}: invalid kata manifest ({exc!r}); fix the file or reinstall attnquiz") from None
+
+
+def load_mistakes(folder: Path) -> list[Mistake]:
+    """Read MISTAKES from FOLDER/mistakes.py without executing it (a literal), so no torch is needed."""
+    tree = ast.parse((folder / "mistakes.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "MISTAKES" for t in node.targets):
+            raw = ast.literal_eval(node.value)
+            return [
+                Mistake(m["name"], m["title"], m["fix"], tuple((old, new) for old, new in m["patch"])) for m in raw
+            ]
+    return []
+
+
+def mistake_sources(kata: Kata) -> dict[str, str]:
+    """Name -> full source of each known-mistake variant (for the self-check and the diagnosis)."""
+    reference = kata.reference.read_text(encoding="utf-8")
+    return {m.name: m.apply(reference) for m in load_mistakes(kata.path)}
+
+
+# --- workspaces -------------------------------------------------------------------------------
+
+
+@dataclass
+class Workspace:
+    """What `attnquiz kata NAME` produced: where, which file to edit, and what changed."""
+
+    path: Path
+    entry: Path
+    created: bool  # a fresh workspace (False: it already existed and was left alone)
+    backup: Optional[Path] = None  # set by --reset
+
+
+def create_workspace(kata: Kata, directory: Optional[Path] = None, reset: bool = False) -> Workspace:
+    """Copy the starter, the sample test and TASK.md; never overwrite the learner's file.
+
+    With reset=True the learner's file is first saved as `<entry>.bak-<timestamp>`.
+    """
+    where = (directory or DEFAULT_WORKSPACE / kata.name).expanduser().resolve()
+    if where.exists() and not where.is_dir():
+        raise UsageError(f"{where} exists and is not a folder; pass another --dir")
+    where.mkdir(parents=True, exist_ok=True)
+    entry = where / kata.entry
+    created = not entry.exists()
+    backup = None
+    if entry.exists() and reset:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup = entry.with_name(f"{entry.name}.bak-{stamp}")
+        n = 1
+        while backup.exists():
+            backup = entry.with_name(f"{entry.name}.bak-{stamp}-{n}")
+            n += 1
+        shutil.copy2(entry, backup)
+    if created or reset:
+        shutil.copyfile(kata.starter, entry)
+    sample = where / f"test_{kata.name}_sample.py"
+    if not sample.exists() or reset:
+        shutil.copyfile(kata.path / "test_visible.py", sample)
+    (where / "TASK.md").write_text(_task_text(kata), encoding="utf-8")
+    (where / MARKER).write_text(json.dumps({"kata": kata.name, "entry": kata.entry}) + "\n", encoding="utf-8")
+    mark_started(kata.name, where)
+    return Workspace(path=where, entry=entry, created=created, backup=backup)
+
+
+def _task_text(kata: Kata) -> str:
+    return (
+        f"# {kata.title}\n\n{kata.description}\n\n"
+        f"Edit `{kata.entry}`; its docstring is the full contract.\n\n"
+        f"- `python -m pytest -q test_{kata.name}_sample.py` runs a small sample test.\n"
+        f"- `attnquiz grade` runs the hidden suite and names known mistakes.\n"
+        f"- `attnquiz hint` shows the next hint ({len(kata.hints)} in all).\n"
+    )
+
+
+def workspace_kata(directory: Path) -> Optional[tuple[str, Path]]:
+    """(kata name, learner file) when DIRECTORY is a kata workspace, else None."""
+    marker = directory / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        return str(data["kata"]), directory / str(data["entry"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def default_kata(name: Optional[str], cwd: Path) -> Kata:
+    """NAME, else the kata of the workspace in CWD, else the last one started."""
+    if name is None:
+        here = workspace_kata(cwd)
+        name = here[0] if here is not None else last_started()
+    if name is None:
+        raise UsageError("no kata given and none started; run `attnquiz kata NAME` first, or name the kata")
+    return load_kata(name)
+
+
+def resolve_target(name: Optional[str], file: Optional[Path], cwd: Path) -> tuple[Kata, Path]:
+    """Which kata and which file `attnquiz grade` means; raise UsageError saying what to do."""
+    here = workspace_kata(cwd)
+    kata = default_kata(name, cwd)
+    if file is None:
+        if here is not None and here[0] == kata.name:
+            file = here[1]
+        else:
+            ws = workspace_of(kata.name)
+            file = (ws / kata.entry) if ws is not None else (cwd / kata.entry)
+    file = file.expanduser()
+    if not file.is_file():
+        raise UsageError(
+            f"{file}: no such file to grade for kata {kata.name!r}; run `attnquiz kata {kata.name}` "
+            f"to create the workspace, or pass --file PATH"
+        )
+    return kata, file
+
+
+# --- progress -----------------------------------------------------------------------------------
+
+
+def _state_path() -> Path:
+    return user_dir() / STATE_FILE
+
+
+def load_state() -> dict[str, Any]:
+    """The whole progress record; a missing or unreadable file means no progress yet."""
+    try:
+        data = json.loads(_state_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"version": 1, "katas": {}, "last": None}
+    if not isinstance(data, dict) or not isinstance(data.get("katas"), dict):
+        return {"version": 1, "katas": {}, "last": None}
+    return data
+
+
+def _save_state(state: dict[str, Any]) -> None:
+    """Write atomically: a crash mid-write leaves the old file, never half a file."""
+    path = _state_path()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".katas-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(state, fh, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _entry(state: dict[str, Any], name: str) -> dict[str, Any]:
+    return state["katas"].setdefault(name, {"started": None, "hints_shown": 0})
+
+
+def mark_started(name: str, workspace: Path) -> None:
+    state = load_state()
+    entry = _entry(state, name)
+    entry["started"] = entry["started"] or _now()
+    entry["workspace"] = str(workspace)
+    state["last"] = name
+    _save_state(state)
+
+
+def record_attempt(
+    name: str, passed: bool, checks_passed: int, checks_total: int, duration_s: float, when: Optional[datetime] = None
+) -> None:
+    """Record one graded attempt in the progress database (the one record of attempts, read by
+    `attnquiz stats`); the JSON state only remembers that the kata was started and was the last."""
+    from attnquiz.store import record_kata_attempt
+
+    record_kata_attempt(name, passed, checks_passed, checks_total, duration_s, when)
+    state = load_state()
+    entry = _entry(state, name)
+    entry["started"] = entry["started"] or _now()
+    state["last"] = name
+    _save_state(state)
+
+
+def attempts(name: str) -> list[Any]:
+    """Graded attempts of one kata, oldest first (store.KataAttempt rows)."""
+    from attnquiz.store import Store
+
+    with Store.open() as store:
+        return list(store.kata_attempts(name))
+
+
+def next_hint(kata: Kata) -> tuple[int, str]:
+    """(1-based number, text) of the next hint; after the last one, the last one again."""
+    state = load_state()
+    entry = _entry(state, kata.name)
+    shown = min(int(entry.get("hints_shown", 0)) + 1, len(kata.hints))
+    entry["hints_shown"] = shown
+    _save_state(state)
+    return shown, kata.hints[shown - 1]
+
+
+def status(name: str) -> str:
+    """new / started / passed: passed once any graded attempt passed."""
+    tried = attempts(name)
+    if any(a.passed for a in tried):
+        return "passed"
+    return "started" if tried or load_state()["katas"].get(name) else "new"
+
+
+def progress(name: str) -> dict[str, Any]:
+    return dict(load_state()["katas"].get(name) or {})
+
+
+def last_started() -> Optional[str]:
+    last = load_state().get("last")
+    return last if isinstance(last, str) and last in kata_names() else None
+
+
+def workspace_of(name: str) -> Optional[Path]:
+    where = progress(name).get("workspace")
+    return Path(where) if where else None
+
+
+def solution(kata: Kata, give_up: bool = False) -> str:
+    """The reference source, only once the kata has passed (or the learner gives up)."""
+    if not give_up and status(kata.name) != "passed":
+        raise UsageError(
+            f"the solution of {kata.name!r} unlocks once `attnquiz grade {kata.name}` passes; "
+            f"try `attnquiz hint {kata.name}`, or pass --give-up to see it now"
+        )
+    if give_up:
+        state = load_state()
+        _entry(state, kata.name)["gave_up"] = _now()
+        _save_state(state)
+    return kata.reference.read_text(encoding="utf-8")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+

@@ -1,0 +1,111 @@
+"""Known mistakes for this kata, as patches of reference.py, and the probes that tell them apart.
+
+MISTAKES must stay a plain literal (the torch-free parent reads it with ast.literal_eval). Each
+patch is a list of (old, new) replacements; every `old` occurs exactly once in reference.py.
+PROBES run `probe(module, reference)` on fixed float64 inputs; the diagnosis names the mistake whose probe outputs
+match the learner's wherever the learner differs from the reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MISTAKES = [
+    {
+        "name": "no_scaling",
+        "title": "no 1/√d_k scaling",
+        "fix": "Divide the scores by math.sqrt(d_k), with d_k = q.size(-1), before the softmax.",
+        "patch": [("q @ k.transpose(-2, -1) / math.sqrt(d_k)", "q @ k.transpose(-2, -1)")],
+    },
+    {
+        "name": "scaled_by_d_k",
+        "title": "scores divided by d_k instead of √d_k",
+        "fix": "Divide by math.sqrt(d_k), not by d_k.",
+        "patch": [("/ math.sqrt(d_k)", "/ d_k")],
+    },
+    {
+        "name": "softmax_wrong_axis",
+        "title": "softmax over the queries (dim=-2) instead of the keys",
+        "fix": "Use torch.softmax(scores, dim=-1): each query's weights over the keys must sum to 1.",
+        "patch": [("torch.softmax(scores, dim=-1)", "torch.softmax(scores, dim=-2)")],
+    },
+    {
+        "name": "mask_inverted",
+        "title": "mask inverted (True treated as 'masked out')",
+        "fix": "True means 'may attend': fill with -inf where the mask is False, i.e. masked_fill(~mask, ...).",
+        "patch": [
+            ('scores.masked_fill(~mask, float("-inf"))', 'scores.masked_fill(mask, float("-inf"))'),
+            ("weights.masked_fill(~mask, 0.0)", "weights.masked_fill(mask, 0.0)"),
+        ],
+    },
+    {
+        "name": "mask_ignored",
+        "title": "mask ignored",
+        "fix": "Apply the mask to the scores before the softmax: scores.masked_fill(~mask, float('-inf')).",
+        "patch": [
+            ('scores = scores.masked_fill(~mask, float("-inf"))', "pass"),
+            ("weights = weights.masked_fill(~mask, 0.0)", "pass"),
+        ],
+    },
+    {
+        "name": "nan_on_fully_masked_rows",
+        "title": "NaN on fully masked rows",
+        "fix": "After the softmax, zero the masked weights: weights.masked_fill(~mask, 0.0) turns 0/0 rows into zeros.",
+        "patch": [("weights = weights.masked_fill(~mask, 0.0)", "pass")],
+    },
+    {
+        "name": "large_negative_not_zeroed",
+        "title": "fully masked rows get uniform weights (-1e9 fill, never zeroed)",
+        "fix": "A query that may attend to nothing must get zero weights: zero them after the softmax.",
+        "patch": [
+            ('scores.masked_fill(~mask, float("-inf"))', "scores.masked_fill(~mask, -1e9)"),
+            ("weights = weights.masked_fill(~mask, 0.0)", "pass"),
+        ],
+    },
+    {
+        "name": "pre_softmax_weights",
+        "title": "returns the pre-softmax scores as the weights",
+        "fix": "Return the softmax probabilities (the ones you multiply v by), not the raw scores.",
+        "patch": [("return output, weights", "return output, scores")],
+    },
+    {
+        "name": "keys_values_swapped",
+        "title": "keys and values swapped",
+        "fix": "Scores come from q and k (q @ kᵀ); the output mixes v (weights @ v).",
+        "patch": [
+            ("q @ k.transpose(-2, -1) / math.sqrt(d_k)", "q @ v.transpose(-2, -1) / math.sqrt(d_k)"),
+            ("output = weights @ v", "output = weights @ k"),
+        ],
+    },
+]
+
+
+def _inputs(lq: int, lk: int, d_k: int, d_v: int, seed: int) -> Any:
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(2, lq, d_k, generator=g, dtype=torch.float64)
+    k = torch.randn(2, lk, d_k, generator=g, dtype=torch.float64)
+    v = torch.randn(2, lk, d_v, generator=g, dtype=torch.float64)
+    return q, k, v
+
+
+def _plain(mod: Any, ref: Any) -> Any:
+    return mod.scaled_dot_product_attention(*_inputs(4, 5, 8, 8, 1))
+
+
+def _wide_values(mod: Any, ref: Any) -> Any:
+    return mod.scaled_dot_product_attention(*_inputs(3, 5, 8, 6, 2))
+
+
+def _masked(mod: Any, ref: Any) -> Any:
+    import torch
+
+    q, k, v = _inputs(4, 5, 8, 8, 3)
+    mask = torch.tensor(
+        [[1, 1, 0, 0, 0], [1, 0, 1, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 0]], dtype=torch.bool
+    )
+    return mod.scaled_dot_product_attention(q, k, v, mask)
+
+
+PROBES = {"plain": _plain, "wide_values": _wide_values, "masked": _masked}

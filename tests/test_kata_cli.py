@@ -1,0 +1,151 @@
+"""The kata commands: CliRunner for the happy path, a real subprocess for exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from attnquiz import katas
+from attnquiz.cli import app
+
+runner = CliRunner()
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "attnquiz", *args], capture_output=True, text=True, cwd=cwd, timeout=120, env=os.environ
+    )
+
+
+def test_kata_lists_every_kata_with_status():
+    result = runner.invoke(app, ["kata"], catch_exceptions=False)
+    assert result.exit_code == 0
+    for name in katas.kata_names():
+        assert name in result.output
+    assert "new" in result.output
+
+
+def test_kata_name_creates_workspace_and_says_what_next(tmp_path):
+    result = runner.invoke(app, ["kata", "attention", "--dir", str(tmp_path / "ws")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    ws = tmp_path / "ws"
+    assert (ws / "attention.py").read_text() == katas.load_kata("attention").starter.read_text()
+    assert (ws / "TASK.md").is_file() and (ws / "test_attention_sample.py").is_file()
+    assert "attnquiz grade" in result.output
+    assert katas.status("attention") == "started"
+
+
+def test_grade_happy_path_json_and_status(tmp_path, monkeypatch):
+    kata = katas.load_kata("multihead")
+    runner.invoke(app, ["kata", "multihead", "--dir", str(tmp_path)], catch_exceptions=False)
+    (tmp_path / "multihead.py").write_text(kata.reference.read_text())
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["grade", "--json"], catch_exceptions=False)  # the workspace's kata
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["kata"] == "multihead" and data["passed"] is True
+    assert {c["status"] for c in data["checks"]} == {"passed"}
+    assert katas.status("multihead") == "passed"
+    attempt = katas.attempts("multihead")[-1]
+    assert attempt.passed and attempt.checks_passed == attempt.checks_total == len(data["checks"])
+    shown = runner.invoke(app, ["solution", "multihead"], catch_exceptions=False)
+    assert shown.exit_code == 0 and "class MultiHeadSelfAttention" in shown.output
+
+
+def test_generator_pass_shows_generated_text(tmp_path):
+    kata = katas.load_kata("generator")
+    path = tmp_path / "generator.py"
+    path.write_text(kata.reference.read_text())
+    result = runner.invoke(app, ["grade", "generator", "--file", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "kata passed" in result.output
+    sample = result.output.split("trained on the project's text:")[1]
+    words = [w for w in sample.split() if w.isalpha()]
+    assert sample.strip().startswith("Attention") and len(words) > 20
+
+
+def test_exit_codes_in_a_real_process(tmp_path):
+    unknown = _run("grade", "nosuchkata", cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert "unknown kata 'nosuchkata'" in unknown.stderr and "attention" in unknown.stderr
+    missing = _run("grade", "attention", "--file", str(tmp_path / "nope.py"), cwd=tmp_path)
+    assert missing.returncode == 2 and "nope.py" in missing.stderr and "--file" in missing.stderr
+    nothing = _run("grade", cwd=tmp_path)
+    assert nothing.returncode == 2 and "attnquiz kata NAME" in nothing.stderr
+    assert _run("kata", "attention", "--dir", "ws", cwd=tmp_path).returncode == 0
+    failing = _run("grade", "--json", cwd=tmp_path / "ws")  # the untouched starter
+    assert failing.returncode == 1
+    data = json.loads(failing.stdout)
+    assert data["passed"] is False and any(c["status"] == "failed" for c in data["checks"])
+    for proc in (unknown, missing, nothing, failing):
+        assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_grade_without_name_uses_the_last_started_kata(tmp_path, monkeypatch):
+    runner.invoke(app, ["kata", "attention", "--dir", str(tmp_path / "ws")], catch_exceptions=False)
+    (tmp_path / "ws" / "attention.py").write_text("def broken(:\n")
+    monkeypatch.chdir(tmp_path)  # not inside the workspace
+    result = runner.invoke(app, ["grade"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "attention" in result.output and "SyntaxError" in result.output and "line 1" in result.output
+
+
+def test_grading_without_torch_says_what_to_install(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    path = tmp_path / "attention.py"
+    path.write_text("x = 1\n")
+    result = runner.invoke(app, ["grade", "attention", "--file", str(path)])
+    assert result.exit_code == 2
+    assert "attnquiz[kata]" in result.output
+
+
+def test_hints_progress_and_stop_at_the_last(tmp_path):
+    kata = katas.load_kata("attention")
+    outputs = [runner.invoke(app, ["hint", "attention"], catch_exceptions=False).output for _ in kata.hints]
+    for number, (out, hint) in enumerate(zip(outputs, kata.hints), start=1):
+        assert f"Hint {number}/{len(kata.hints)}" in out
+    assert "last hint" in outputs[-1]
+    again = runner.invoke(app, ["hint", "attention"], catch_exceptions=False).output
+    assert f"Hint {len(kata.hints)}/{len(kata.hints)}" in again
+    assert katas.progress("attention")["hints_shown"] == len(kata.hints)
+
+
+def test_hint_without_a_kata_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["hint"])
+    assert result.exit_code == 2
+
+
+def test_solution_is_gated_until_passed_or_give_up():
+    locked = runner.invoke(app, ["solution", "attention"])
+    assert locked.exit_code == 2
+    assert "def scaled_dot_product_attention" not in locked.output
+    shown = runner.invoke(app, ["solution", "attention", "--give-up"], catch_exceptions=False)
+    assert shown.exit_code == 0 and "def scaled_dot_product_attention" in shown.output
+
+
+def test_cli_and_core_do_not_import_torch(tmp_path):
+    code = (
+        "import sys, attnquiz.cli, attnquiz.katas, attnquiz.grader; "
+        "from attnquiz.cli import app; "
+        "assert 'torch' not in sys.modules and 'pytest' not in sys.modules, 'heavy import at start-up'"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=tmp_path, timeout=60).returncode == 0
+    helped = _run("--help", cwd=tmp_path)
+    assert helped.returncode == 0 and "grade" in helped.stdout and "kata" in helped.stdout
+
+
+@pytest.mark.parametrize("module", ["attnquiz.katas", "attnquiz.grader"])
+def test_core_modules_import_no_cli_libraries(module):
+    source = Path(__import__(module, fromlist=["_"]).__file__).read_text()
+    for banned in ("import typer", "import rich", "from rich", "import torch"):
+        assert banned not in source

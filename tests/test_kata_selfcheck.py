@@ -1,0 +1,100 @@
+"""Content lint for every kata folder (discovered, so a new kata is picked up without edits).
+
+For each kata ONE real grading subprocess grades the reference, the untouched starter and every
+known-mistake variant: the reference passes, the starter fails, each mistake fails and is
+diagnosed as itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from attnquiz import grader, katas
+
+KATAS = katas.kata_names()
+MIRRORED = ("kata.yaml", "starter.py", "reference.py", "test_hidden.py", "test_visible.py", "mistakes.py")
+
+
+def test_the_three_katas_exist():
+    assert {"attention", "multihead", "generator"} <= set(KATAS)
+
+
+@pytest.mark.parametrize("name", KATAS)
+def test_kata_folder_is_complete(name):
+    kata = katas.load_kata(name)
+    for file in MIRRORED:
+        assert (kata.path / file).is_file(), f"katas/{name}/{file} is missing"
+    assert len(kata.hints) >= 3, "hints must be progressive: several of them"
+    assert kata.entry.endswith(".py") and kata.symbols and kata.description
+    assert yaml.safe_load((kata.path / "kata.yaml").read_text(encoding="utf-8"))["version"] == 1
+    tests = grader.expected_tests(kata)
+    assert tests and len(set(tests)) == len(tests)
+    starter_doc = ast.get_docstring(ast.parse(kata.starter.read_text(encoding="utf-8")))
+    assert starter_doc and all(symbol in kata.starter.read_text(encoding="utf-8") for symbol in kata.symbols)
+    assert len(starter_doc) > 400, "the starter's docstring must state the full contract"
+
+
+@pytest.mark.parametrize("name", KATAS)
+def test_mistake_patches_apply_exactly_once(name):
+    kata = katas.load_kata(name)
+    mistakes = katas.load_mistakes(kata.path)
+    assert len(mistakes) >= 3
+    assert len({m.name for m in mistakes}) == len(mistakes)
+    reference = kata.reference.read_text(encoding="utf-8")
+    for mistake in mistakes:
+        assert mistake.title and mistake.fix
+        assert mistake.apply(reference) != reference
+
+
+@pytest.mark.parametrize("name", KATAS)
+def test_sample_test_passes_the_reference_and_fails_the_starter(name, tmp_path):
+    kata = katas.load_kata(name)
+    for source, expected in ((kata.reference, 0), (kata.starter, 1)):
+        ws = katas.create_workspace(kata, tmp_path / source.stem)
+        ws.entry.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore"],
+            cwd=ws.path, capture_output=True, text=True, timeout=120,
+        )
+        assert proc.returncode == expected, f"sample test on {source.name}:\n{proc.stdout[-2000:]}"
+
+
+def test_allowed_code_is_not_flagged_as_forbidden():
+    source = (
+        "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n"
+        "__all__ = ['scaled_dot_product_attention']\n"
+        "def scaled_dot_product_attention(q, k, v, mask=None):\n"
+        "    return F.softmax(q, -1), nn.Linear(2, 2)\n"
+        "class M(nn.Module):\n    def scaled_dot_product_attention(self):\n        return self.scaled_dot_product_attention\n"
+    )
+    assert grader.forbidden_uses(ast.parse(source), katas.load_kata("attention").forbidden) == []
+
+
+@pytest.mark.parametrize("name", KATAS)
+def test_reference_passes_starter_fails_mistakes_diagnosed(name, tmp_path):
+    kata = katas.load_kata(name)
+    variants = katas.mistake_sources(kata)
+    files = [kata.reference, kata.starter]
+    for mistake, source in variants.items():
+        path = tmp_path / mistake / kata.entry
+        path.parent.mkdir()
+        path.write_text(source, encoding="utf-8")
+        files.append(path)
+    results = grader.grade_many(kata, files, timeout=240)
+
+    reference, starter, *wrong = results
+    assert reference.passed, [c for c in reference.checks if not c.passed]
+    assert [c.name for c in reference.checks] == grader.expected_checks(kata)
+    assert not reference.diagnosis
+    assert not starter.passed, "the untouched starter must fail the hidden suite"
+    assert all(c.passed for c in starter.checks[:3]), "the starter must at least parse, be allowed, and load"
+    for mistake, result in zip(variants, wrong):
+        assert not result.passed, f"mistake {mistake} passes the hidden suite: the suite misses it"
+        assert result.diagnosis, f"mistake {mistake} is not diagnosed"
+        top = result.diagnosis[0]
+        assert (top.mistake, top.full) == (mistake, True), f"{mistake} diagnosed as {result.diagnosis}"

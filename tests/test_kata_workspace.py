@@ -1,0 +1,88 @@
+"""Workspaces never lose the learner's work; progress lives in one small JSON file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from attnquiz import katas
+from attnquiz.errors import UsageError
+
+
+def test_existing_work_is_never_overwritten(tmp_path):
+    kata = katas.load_kata("multihead")
+    first = katas.create_workspace(kata, tmp_path / "ws")
+    assert first.created
+    first.entry.write_text("# my work\n")
+    again = katas.create_workspace(kata, tmp_path / "ws")
+    assert not again.created and again.backup is None
+    assert first.entry.read_text() == "# my work\n"
+
+
+def test_reset_restores_the_starter_and_keeps_a_backup(tmp_path):
+    kata = katas.load_kata("multihead")
+    ws = katas.create_workspace(kata, tmp_path / "ws")
+    ws.entry.write_text("# my work\n")
+    reset = katas.create_workspace(kata, tmp_path / "ws", reset=True)
+    assert reset.backup is not None and reset.backup.name.startswith("multihead.py.bak-")
+    assert reset.backup.read_text() == "# my work\n"
+    assert ws.entry.read_text() == kata.starter.read_text()
+    ws.entry.write_text("# second try\n")
+    second = katas.create_workspace(kata, tmp_path / "ws", reset=True)
+    assert second.backup != reset.backup and second.backup.read_text() == "# second try\n"
+
+
+def test_workspace_marker_names_the_kata(tmp_path):
+    kata = katas.load_kata("generator")
+    ws = katas.create_workspace(kata, tmp_path / "g")
+    assert katas.workspace_kata(ws.path) == ("generator", ws.path / "generator.py")
+    assert katas.workspace_kata(tmp_path) is None
+    assert katas.resolve_target(None, None, ws.path) == (kata, ws.path / "generator.py")
+    assert katas.last_started() == "generator"
+
+
+def test_unknown_kata_and_bad_names_are_usage_errors():
+    for bad in ("nosuch", "../attention", ""):
+        with pytest.raises(UsageError, match="known katas"):
+            katas.load_kata(bad)
+
+
+def test_record_attempt_goes_to_the_progress_database(_isolated_home):
+    import sqlite3
+    from datetime import datetime, timezone
+
+    katas.record_attempt("attention", False, 3, 12, 2.5, when=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    assert katas.status("attention") == "started"
+    katas.record_attempt("attention", True, 12, 12, 2.4)
+    assert katas.status("attention") == "passed"
+    with sqlite3.connect(_isolated_home / "progress.sqlite3") as db:
+        rows = db.execute("SELECT kata, attempted_at, passed, checks_passed, checks_total, seconds FROM kata_attempts ORDER BY id").fetchall()
+    assert rows[0][0] == "attention" and rows[0][1].startswith("2026-01-01") and rows[0][2:] == (0, 3, 12, 2.5)
+    assert [r[2] for r in rows] == [0, 1]
+    data = json.loads((_isolated_home / "katas.json").read_text())
+    assert data["last"] == "attention" and data["katas"]["attention"]["started"]
+    assert not list(_isolated_home.glob(".katas-*")), "temporary files must not be left behind"
+
+
+def test_corrupt_state_file_means_no_progress(_isolated_home):
+    _isolated_home.mkdir(parents=True, exist_ok=True)
+    (_isolated_home / "katas.json").write_text("{not json")
+    assert katas.status("attention") == "new"
+    katas.record_attempt("attention", True, 1, 1, 0.1)
+    assert katas.status("attention") == "passed"
+
+
+def test_graded_attempts_show_in_stats(_isolated_home):
+    from typer.testing import CliRunner
+
+    from attnquiz.cli import app
+
+    katas.record_attempt("multihead", False, 5, 14, 3.0)
+    katas.record_attempt("multihead", True, 14, 14, 2.9)
+    result = CliRunner().invoke(app, ["stats", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    row = next(k for k in json.loads(result.output)["katas"] if k["kata"] == "multihead")
+    assert (row["status"], row["attempts"], row["best_checks_passed"], row["checks_total"]) == ("passed", 2, 14, 14)
+    listed = CliRunner().invoke(app, ["kata"], catch_exceptions=False)
+    assert "passed" in listed.output
