@@ -189,7 +189,8 @@ def grade_many(
     if missing:
         raise UsageError(
             f"grading needs {' and '.join(missing)}, which this Python lacks; "
-            "install the kata extra: pip install 'attnquiz[kata]'"
+            "install them into this environment: pip install torch pytest (from the checkout: pip install '.[kata]'; "
+            "CPU-only: see the README)"
         )
     started = time.monotonic()
     tests = expected_tests(kata)
