@@ -189,8 +189,8 @@ def grade_many(
     if missing:
         raise UsageError(
             f"grading needs {' and '.join(missing)}, which this Python lacks; "
-            "install them into this environment: pip install torch pytest (from the checkout: pip install '.[kata]'; "
-            "CPU-only: see the README)"
+            "add the kata extra to this environment: pip install '.[kata]' from the checkout, or "
+            "pip install torch pytest (CPU-only machines: see the README)"
         )
     started = time.monotonic()
     tests = expected_tests(kata)
