@@ -228,7 +228,8 @@ def grade_many(
             diag = [Diagnosis(d["mistake"], d["title"], d["fix"], bool(d["full"])) for d in rep.get("diagnosis", [])]
             results.append(GradeResult(kata.name, f, checks, diag, duration, rep.get("showcase")))
         else:
-            reason = "not run: " + next(c.message for c in checks if not c.passed)
+            first = next(c for c in checks if not c.passed)
+            reason = f"not run: fix `{first.name}` first"
             checks += [Check(n, "error", reason) for n in (LOAD_CHECK, *tests, TAMPER_CHECK)]
             results.append(GradeResult(kata.name, f, checks, [], duration))
     return results

@@ -97,6 +97,18 @@ MISTAKES = [
         "patch": [("y.transpose(1, 2).reshape(B, L, self.d_model)", "y.reshape(B, L, self.d_model)")],
     },
     {
+        "name": "split_and_merge_without_transpose",
+        "title": "heads split and merged with plain reshapes (B, H, L, d) <-> (B, L, d_model) — no transpose",
+        "fix": "Split with view(B, L, H, head_dim).transpose(1, 2) and merge with transpose(1, 2).reshape(B, L, d_model).",
+        "patch": [
+            (
+                "return t.view(B, L, self.num_heads, self.head_dim).transpose(1, 2)",
+                "return t.view(B, self.num_heads, L, self.head_dim)",
+            ),
+            ("y.transpose(1, 2).reshape(B, L, self.d_model)", "y.reshape(B, L, self.d_model)"),
+        ],
+    },
+    {
         "name": "missing_out_proj",
         "title": "missing output projection",
         "fix": "Return self.out_proj(y): the heads' outputs must be mixed by W^O.",
