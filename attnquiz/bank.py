@@ -77,7 +77,7 @@ class Question:
     choices: tuple[dict[str, str], ...] = ()
     answer: Any = None
     tolerance: float = 0.0
-    unit: str | None = None
+    unit: str | dict[str, str] | None = None
     accept: tuple[str, ...] = ()
     model_answer: dict[str, str] | None = None
     key_points: tuple[KeyPoint, ...] = ()
@@ -88,6 +88,10 @@ class Question:
         if self.type == "bug":
             return "single" if self.choices else "short"
         return self.type
+
+    def unit_text(self, lang: str) -> str | None:
+        """The unit in `lang` (units like FLOPs are written once for both)."""
+        return self.unit.get(lang) if isinstance(self.unit, dict) else self.unit
 
     def correct_indices(self) -> tuple[int, ...]:
         """The correct choices as 0-based indices (single, multi, bug by choice)."""

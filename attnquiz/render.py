@@ -48,7 +48,7 @@ def question_panel(question: Question, index: int, total: int, lang: str) -> Pan
 def prompt_text(question: Question, lang: str) -> str:
     mode = question.answer_mode
     if mode == "numeric" and question.unit:
-        return t("ask_numeric_unit", lang, unit=question.unit)
+        return t("ask_numeric_unit", lang, unit=question.unit_text(lang))
     return t(f"ask_{mode}", lang)
 
 
@@ -64,7 +64,7 @@ def answer_text(question: Question, lang: str) -> str:
         text = f"{value:,}" if isinstance(value, int) else f"{value:g}"
         if question.tolerance:
             text += f" (± {question.tolerance:g})"
-        return f"{text} {question.unit}" if question.unit else text
+        return f"{text} {question.unit_text(lang)}" if question.unit else text
     if mode == "short":
         others = question.accept[1:4]
         extra = f"  ({t('also_accepted', lang)}: {', '.join(others)})" if others else ""
