@@ -19,7 +19,6 @@ from typing import Sequence
 from attnquiz.bank import TYPES, Bank, Question, index_letter, normalize
 from attnquiz.errors import UsageError
 
-RATINGS = ("again", "hard", "good", "easy")
 
 
 class InvalidAnswer(ValueError):

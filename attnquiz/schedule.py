@@ -19,7 +19,7 @@ from attnquiz.errors import UsageError
 if TYPE_CHECKING:
     from attnquiz.bank import Question
 
-RATINGS = ("again", "hard", "good", "easy")
+RATINGS = ("again", "hard", "good", "easy")  # the learner's self-ratings, and what auto-grading maps to
 MODES = ("default", "due", "new", "all")
 NOW_ENV = "ATTNQUIZ_NOW"
 
