@@ -225,6 +225,19 @@ def _read(path: Path) -> bytes:
     return raw
 
 
+def _refuse_deep_nesting(text: str) -> None:
+    """Walk the parser's events (flat, no recursion) before composing: libyaml's composer recurses
+    in C and would crash the interpreter on a file nested tens of thousands of levels deep."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _FileProblem(event.start_mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels; flatten the file")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
 def _compose(raw: bytes) -> yaml.Node | None:
     try:
         text = raw.decode("utf-8-sig")
@@ -234,6 +247,7 @@ def _compose(raw: bytes) -> yaml.Node | None:
     if "\x00" in text:
         raise _FileProblem(text[: text.index("\x00")].count("\n") + 1, "contains NUL bytes (a binary file?); save it as UTF-8 YAML")
     try:
+        _refuse_deep_nesting(text)
         return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
