@@ -33,6 +33,9 @@ def translate_errors(func: F) -> F:
             return func(*args, **kwargs)
         except AttnquizError as exc:
             raise fail(_escape(str(exc))) from None
+        except OSError as exc:  # the file system said no (permissions, a file where a folder should be...)
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise fail(_escape(f"{where}{exc.strerror or exc}; check the path and its permissions")) from None
 
     return wrapper  # type: ignore[return-value]
 

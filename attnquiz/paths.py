@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from attnquiz.errors import AttnquizError
+
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -29,7 +31,13 @@ def user_dir() -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_data_dir("attnquiz", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AttnquizError(
+            f"{path}: cannot create the attnquiz data folder ({exc.strerror or exc}); "
+            "set ATTNQUIZ_HOME to a folder you can write to"
+        ) from None
     return path
 
 

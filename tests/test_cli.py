@@ -234,3 +234,23 @@ def test_fast_paths_never_import_torch(args, stdin):
     result = run_blocking_torch(*args, stdin=stdin)
     assert "TORCH-IMPORTED" not in result.stderr, result.stderr
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("home_kind", ["a-file", "unreachable"])
+def test_an_unusable_data_folder_is_one_line(tmp_path, home_kind):
+    home = tmp_path / "home-file"
+    home.write_text("not a folder")
+    target = str(home) if home_kind == "a-file" else str(home / "below-a-file")
+    for args in (["stats"], ["ask", "--count", "1"]):
+        result = attnquiz(*args, stdin="", env={"ATTNQUIZ_HOME": target})
+        assert result.returncode == 2, result.stderr
+        assert "cannot create the attnquiz data folder" in result.stderr and "ATTNQUIZ_HOME" in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_file_system_refusal_is_one_line(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    result = attnquiz("kata", "attention", "--dir", str(blocker / "ws"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
