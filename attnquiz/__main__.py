@@ -1,3 +1,3 @@
-from attnquiz.cli import app
+from attnquiz.cli import main
 
-app()
+main()

@@ -212,3 +212,29 @@ from attnquiz import cli_kata, cli_stats  # noqa: E402
 
 cli_kata.register(app)
 cli_stats.register(app)
+
+
+def main() -> None:
+    """The console script: like `app()`, but a mistyped command line is one line on stderr, exit 2."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:
+        # Click's usage errors (vendored by newer typer, so matched by shape rather than by class).
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            typer.echo(ctx.get_help())
+            sys.exit(0)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        err_console.print(f"[bold red]error:[/] {_escape(exc.format_message())}{hint}", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -254,3 +254,24 @@ def test_a_file_system_refusal_is_one_line(tmp_path):
     result = attnquiz("kata", "attention", "--dir", str(blocker / "ws"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["ask", "--seed", "abc"], "Invalid value for '--seed'"),
+        (["bank", "frob"], "No such command 'frob'"),
+        (["stats", "--frob"], "No such option: --frob"),
+        (["grade", "--timeout", "-1"], "Invalid value for '--timeout'"),
+    ],
+)
+def test_a_mistyped_command_line_is_one_line_exit_2(args, message):
+    result = attnquiz(*args, stdin="")
+    assert result.returncode == 2
+    assert message in result.stderr and "--help" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_no_arguments_shows_the_help():
+    result = attnquiz()
+    assert result.returncode == 0 and "Usage: attnquiz" in result.stdout and "ask" in result.stdout
