@@ -274,4 +274,4 @@ def test_a_mistyped_command_line_is_one_line_exit_2(args, message):
 
 def test_no_arguments_shows_the_help():
     result = attnquiz()
-    assert result.returncode == 0 and "Usage: attnquiz" in result.stdout and "ask" in result.stdout
+    assert result.returncode == 0 and "Usage:" in result.stdout and "Quiz yourself" in result.stdout
