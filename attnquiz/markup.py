@@ -40,6 +40,16 @@ def _is_wide(ch: str) -> bool:
     return "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" or "\u3000" <= ch <= "\u303f"
 
 
+_WIDE = "\u2e80-\u9fff\uff00-\uffef\u3000-\u303f"
+_CJK_GAP = re.compile(f"(?<=[{_WIDE}])[ \t]+(?=[{_WIDE}])|(?<=[。，、；：？！）」』】])[ \t]+")
+
+
+def tidy_cjk(text: str) -> str:
+    """Drop the spaces YAML folding leaves between Chinese characters or after Chinese punctuation;
+    a space between Chinese and a Latin word stays, as Chinese technical writing keeps it."""
+    return _CJK_GAP.sub("", text)
+
+
 def join_lines(parts: list[str]) -> str:
     """Join wrapped source lines; Chinese text joins without the space English needs."""
     out = ""
@@ -57,7 +67,7 @@ def render(text: str) -> Text:
 
     def flush() -> None:
         if paragraph:
-            lines.append(inline(join_lines(paragraph)))
+            lines.append(inline(tidy_cjk(join_lines(paragraph))))
             paragraph.clear()
 
     for raw in text.strip().splitlines():
@@ -69,7 +79,7 @@ def render(text: str) -> Text:
             flush()
             marker = "•" if bullet.group(2) in "-*+" else bullet.group(2)
             item = Text(f"{bullet.group(1)}  {marker} ")
-            item.append_text(inline(raw[bullet.end():]))
+            item.append_text(inline(tidy_cjk(raw[bullet.end():])))
             lines.append(item)
         elif lines and lines[-1].plain.lstrip().startswith(("•",)) and raw.startswith("  ") and not paragraph:
             lines[-1].append(" ")

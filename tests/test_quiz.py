@@ -205,3 +205,18 @@ def test_session_summary_by_topic_and_review_list():
 )
 def test_default_language_from_locale(env, lang):
     assert default_lang(env) == lang
+
+
+def test_chinese_text_shows_without_folding_spaces():
+    from attnquiz.bank import check as check_bank
+    from attnquiz.markup import render, tidy_cjk
+
+    assert tidy_cjk("交叉注意力。 正因如此 （即 i = 128） 的") == "交叉注意力。正因如此（即 i = 128）的"
+    assert tidy_cjk("使用 RoPE 时") == "使用 RoPE 时", "a space between Chinese and a Latin word stays"
+    import re
+
+    gap = re.compile(r"[\u4e00-\u9fff。，、；：？！）] +[\u4e00-\u9fff（]")
+    for q in check_bank()[0]:
+        for text in (q.prompt["zh"], q.explanation["zh"], *(c["zh"] for c in q.choices)):
+            shown = render(text).plain
+            assert not gap.search(shown), f"{q.id}: {gap.search(shown).group(0)!r}"
