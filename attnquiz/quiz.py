@@ -263,9 +263,34 @@ def match_short(text: str, accepted: Sequence[str]) -> tuple[bool, bool]:
 
 
 def mentioned_points(question: Question, text: str) -> list[bool]:
-    """For a recall question: which key points the answer mentions (any keyword present)."""
+    """For a recall question: which key points the answer mentions.
+
+    A keyword counts when its words appear in the answer as whole words, in order (so `wo` is not
+    found in "would", nor `cat` in "location"); keywords in Chinese, written without spaces, count
+    when they appear anywhere.
+    """
+    words = _words(text)
     given = normalize(text)
-    return [any(normalize(k) in given for k in point.keywords) for point in question.key_points]
+    return [any(_mentions(keyword, words, given) for keyword in point.keywords) for point in question.key_points]
+
+
+def _mentions(keyword: str, words: list[str], given: str) -> bool:
+    wanted = _words(keyword)
+    if not wanted:
+        return False
+    if any(_is_cjk(ch) for ch in keyword):
+        return normalize(keyword) in given
+    n = len(wanted)
+    return any(all(_same_word(w, k) for w, k in zip(words[i : i + n], wanted)) for i in range(len(words) - n + 1))
+
+
+def _same_word(word: str, keyword: str) -> bool:
+    """Equal, or the keyword's plural."""
+    return word == keyword or (word.startswith(keyword) and word[len(keyword):] in ("s", "es"))
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u2e80" <= ch <= "\u9fff"
 
 
 # --------------------------------------------------------------------------- verdicts

@@ -220,3 +220,23 @@ def test_chinese_text_shows_without_folding_spaces():
         for text in (q.prompt["zh"], q.explanation["zh"], *(c["zh"] for c in q.choices)):
             shown = render(text).plain
             assert not gap.search(shown), f"{q.id}: {gap.search(shown).group(0)!r}"
+
+
+def test_recall_keywords_match_whole_words_not_fragments():
+    from dataclasses import replace
+
+    from attnquiz.bank import KeyPoint
+
+    q = replace(
+        SAMPLE["sample.recall"],
+        key_points=(
+            KeyPoint({"en": "W^O", "zh": "W^O"}, ("wo", "W_O", "output projection")),
+            KeyPoint({"en": "view", "zh": "view"}, ("view",)),
+            KeyPoint({"en": "masked LM", "zh": "掩码语言模型"}, ("masked lm", "mask", "掩码")),
+        ),
+    )
+    assert mentioned_points(q, "I would review the location of each token") == [False, False, False]
+    assert mentioned_points(q, "then the output projection W_O; view as heads") == [True, True, False]
+    assert mentioned_points(q, "a Masked-LM objective") == [False, False, True]
+    assert mentioned_points(q, "用掩码语言模型预训练") == [False, False, True]
+    assert mentioned_points(q, "no causal masking here") == [False, False, False], "'masking' is not the keyword 'mask'"
