@@ -336,8 +336,14 @@ def _describe(error: Any, question: Any, path: list[Any]) -> tuple[str, str | No
         return "id must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", None
     if kind == "Pattern" and where.startswith("answer"):
         return f"{where}: answer must be a choice letter (A, B, ...)", None
-    message = error.message
+    message = _clip(error.message)
     return (f"{where}: {message}" if where else message), None
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    """Schema messages quote the offending value; a huge value must not become a huge line."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _dotted(path: Sequence[Any]) -> str:

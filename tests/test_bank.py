@@ -246,3 +246,8 @@ def test_bank_check_cli_never_tracebacks(tmp_path, content):
     assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stdout.startswith(str(path) + ":"), result.stdout
+
+
+def test_a_huge_wrong_value_is_quoted_briefly(tmp_path):
+    found = problems_of(write(tmp_path, 'questions: "' + "x" * 100_000 + '"\n'))
+    assert len(found) == 1 and "is not of type" in found[0] and len(found[0]) < 250, found[0][:300]
