@@ -343,7 +343,7 @@ def _describe(error: Any, question: Any, path: list[Any]) -> tuple[str, str | No
 def _clip(text: str, limit: int = 160) -> str:
     """Schema messages quote the offending value; a huge value must not become a huge line."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else f"{text[: limit - 60]} … {text[-50:]}"
 
 
 def _dotted(path: Sequence[Any]) -> str:
