@@ -275,3 +275,12 @@ def test_a_mistyped_command_line_is_one_line_exit_2(args, message):
 def test_no_arguments_shows_the_help():
     result = attnquiz()
     assert result.returncode == 0 and "Usage:" in result.stdout and "Quiz yourself" in result.stdout
+
+
+def test_the_readme_scripted_example_answers_correctly(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = next(line for line in readme.splitlines() if line.startswith("printf ") and "| attnquiz ask" in line)
+    command = example.replace("| attnquiz ", f"| {sys.executable} -m attnquiz ")
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, env={**os.environ, "ATTNQUIZ_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "✓ Correct" in result.stdout and "1/1  100%" in result.stdout
