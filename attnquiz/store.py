@@ -170,6 +170,8 @@ class Store:
         """Refuse what we must not touch, then WAL mode and any pending migrations."""
         version = self._retry(lambda: self._conn.execute("PRAGMA user_version").fetchone()[0])
         self._refuse_newer(version)
+        if not version:
+            self._refuse_foreign()
         if version:
             verdict = self._retry(lambda: self._conn.execute("PRAGMA quick_check(1)").fetchone()[0])
             if verdict != "ok":
@@ -179,11 +181,21 @@ class Store:
         if version < SCHEMA_VERSION:
             self._write(self._migrate)
 
+    def _refuse_foreign(self) -> None:
+        """A version-0 file is ours only while it is empty: another program's tables are never migrated."""
+        tables = self._retry(lambda: self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall())
+        if tables:
+            raise StoreError(
+                f"{self.path} is an SQLite database of another program (tables: "
+                f"{', '.join(sorted(t[0] for t in tables))[:80]}); move it aside or set ATTNQUIZ_HOME to "
+                "another folder. The file was left untouched."
+            )
+
     def _refuse_newer(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} was written by a newer attnquiz (schema {version}; this one knows up to "
-                f"{SCHEMA_VERSION}). Upgrade attnquiz (pip install -U attnquiz), or set ATTNQUIZ_HOME to "
+                f"{SCHEMA_VERSION}). Upgrade attnquiz (install it again from a newer checkout), or set ATTNQUIZ_HOME to "
                 "another folder. The file was left untouched."
             )
 
@@ -417,6 +429,6 @@ def _failure(path: Path, exc: sqlite3.DatabaseError, doing: str) -> StoreError:
 
 def _damaged(path: Path, reason: object) -> StoreError:
     return StoreError(
-        f"{path} is damaged or not an attnquiz progress database ({reason}). It was left untouched: "
+        f"{path} is damaged or not an attnquiz progress database ({' '.join(str(reason).split())[:120]}). It was left untouched: "
         "move it aside (or restore a .bak copy next to it) and run attnquiz again to start a new one."
     )

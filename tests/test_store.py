@@ -124,6 +124,21 @@ def test_a_database_from_a_newer_attnquiz_is_refused_untouched(_isolated_home):
     assert _snapshot(path) == before
 
 
+def test_another_programs_database_is_refused_untouched(_isolated_home):
+    path = _isolated_home / "progress.sqlite3"
+    _isolated_home.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE contacts (name TEXT)")
+    conn.execute("INSERT INTO contacts VALUES ('Ada')")
+    conn.commit()
+    conn.close()
+    before = _snapshot(path)
+    with pytest.raises(StoreError, match="another program") as caught:
+        Store.open()
+    assert str(path) in str(caught.value) and "contacts" in str(caught.value)
+    assert _snapshot(path) == before
+
+
 def test_reset_keeps_a_backup_and_starts_over(_isolated_home):
     with Store.open() as store:
         store.begin_session(T0)
