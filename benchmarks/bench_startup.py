@@ -3,7 +3,8 @@
 Prints, from one run:
   * the median wall time of `attnquiz ask` from launch to the first question on screen, and its
     ratio to `python -c "import typer, rich.console, yaml"` measured in the same run (target <= 1.5);
-  * the time to load and validate a generated bank of 10 000 questions (target <= 1 s).
+  * the time to load and validate a generated bank of 10 000 questions (target <= 1 s), first on
+    sight and then from the cache of files already validated (keyed on their bytes and the schema).
 
 Run: python benchmarks/bench_startup.py [--runs 15]
 """
@@ -33,6 +34,9 @@ def time_floor() -> float:
 def time_ask(home: str) -> float:
     """Launch the quiz and stop the clock when the first question's header is printed."""
     env = dict(os.environ, ATTNQUIZ_HOME=home, COLUMNS="100", PYTHONUNBUFFERED="1")
+    # pip compiles an installed package's bytecode at install time; let the warm-up run write it
+    # for a source checkout too, or every run would pay for compiling attnquiz from source.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
     proc = subprocess.Popen(ASK, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert proc.stdout is not None
@@ -104,8 +108,11 @@ def main() -> None:
     print(f"ask    attnquiz ask -> first question on screen:   {ask * 1000:7.1f} ms (median of {args.runs})")
     print(f"ratio  ask / floor = {ask / floor:.2f}   (target <= 1.5)")
     cold, warm, n = time_bank(max(3, args.runs // 5))
-    print(f"bank   load + validate {n} generated questions, cached (every later run): {warm * 1000:7.1f} ms (target <= 1000 ms)")
-    print(f"bank   the same on first sight, empty cache (YAML parsing dominates):     {cold * 1000:7.1f} ms")
+    verdict = lambda seconds: "met" if seconds <= 1.0 else "MISSED"  # noqa: E731
+    print(f"bank   load + validate {n} new questions (nothing cached):     {cold * 1000:7.1f} ms "
+          f"(target <= 1000 ms: {verdict(cold)}; PyYAML's composer is most of it)")
+    print(f"bank   the same files again (validated-file cache hit):       {warm * 1000:7.1f} ms "
+          f"(target <= 1000 ms: {verdict(warm)})")
 
 
 if __name__ == "__main__":
