@@ -137,4 +137,4 @@ def _render(data: dict[str, Any], lang: str) -> None:
         console.print(sessions)
     elif not total["seen"]:
         console.print(t("no_progress", lang), style="dim")
-    console.print(f"[dim]{t('database', lang)}: {escape(data['database'])}[/]", highlight=False)
+    console.print(f"[dim]{t('database', lang)}{t('colon', lang)}{escape(data['database'])}[/]", highlight=False)

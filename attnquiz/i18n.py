@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
+    "colon": {"en": ": ", "zh": "："},
     "header": {"en": "Question {i}/{n}", "zh": "第 {i}/{n} 题"},
     "single": {"en": "single choice", "zh": "单选"},
     "multi": {"en": "multiple answers", "zh": "多选"},
@@ -51,7 +52,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "score": {"en": "Score", "zh": "得分"},
     "total": {"en": "Total", "zh": "合计"},
     "none_answered": {"en": "No questions answered.", "zh": "没有回答任何题目。"},
-    "stopped_early": {"en": "Stopped after {done} of {planned} questions.", "zh": "已在 {planned} 题中的第 {done} 题后结束。"},
+    "stopped_early": {"en": "Stopped after {done} of {planned} questions.", "zh": "本次共 {planned} 题，答了 {done} 题后结束。"},
     "review": {"en": "To review", "zh": "需要复习"},
     "review_hint": {"en": "Ask one again with: attnquiz ask --id ID", "zh": "单独重做一题：attnquiz ask --id ID"},
     "all_right": {"en": "Nothing to review. Well done.", "zh": "没有需要复习的题目，很好！"},

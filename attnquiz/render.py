@@ -66,9 +66,12 @@ def answer_text(question: Question, lang: str) -> str:
             text += f" (± {question.tolerance:g})"
         return f"{text} {question.unit_text(lang)}" if question.unit else text
     if mode == "short":
-        others = question.accept[1:4]
-        extra = f"  ({t('also_accepted', lang)}: {', '.join(others)})" if others else ""
-        return question.accept[0] + extra
+        accepted = list(question.accept)
+        if lang == "zh":  # lead with a Chinese answer when the question accepts one
+            accepted.sort(key=lambda a: not any("\u4e00" <= ch <= "\u9fff" for ch in a))
+        first, others = accepted[0], accepted[1:4]
+        extra = f"  ({t('also_accepted', lang)}{t('colon', lang)}{', '.join(others)})" if others else ""
+        return first + extra
     return ""
 
 
@@ -81,7 +84,7 @@ def verdict_panel(question: Question, verdict: Verdict, lang: str) -> Panel:
         mark = "✗"
     parts: list[RenderableType] = [Text(f"{mark} {head}", style=f"bold {style}")]
     if not verdict.correct or verdict.typo or question.answer_mode == "short":
-        parts.append(Text.assemble((f"{t('answer_is', lang)}: ", "bold"), answer_text(question, lang)))
+        parts.append(Text.assemble((f"{t('answer_is', lang)}{t('colon', lang)}", "bold"), answer_text(question, lang)))
     parts.extend(_explanation(question, lang))
     return Panel(Group(*parts), border_style=style, padding=(0, 1))
 
@@ -100,7 +103,7 @@ def _explanation(question: Question, lang: str) -> list[RenderableType]:
     return [
         Text(t("why", lang), style="bold"),
         markdown(question.explanation[lang]),
-        Text(f"{t('source', lang)}: {question.source}", style="dim"),
+        Text(f"{t('source', lang)}{t('colon', lang)}{question.source}", style="dim"),
     ]
 
 

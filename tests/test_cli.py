@@ -95,10 +95,12 @@ def test_chinese_session_from_flag_and_locale():
     by_flag = attnquiz("ask", "--bank", str(DATA), "--id", "sample.single", "--lang", "zh", stdin="2\n")
     assert "第 1/1 题" in by_flag.stdout and "哪个函数把注意力分数变成权重" in by_flag.stdout
     assert "✓ 正确" in by_flag.stdout and "解析" in by_flag.stdout and "本次小结" in by_flag.stdout
+    short = attnquiz("ask", "--bank", str(DATA), "--id", "sample.short", "--lang", "zh", stdin="x\n")
+    assert "答案：根号 d_k" in short.stdout, "a Chinese accepted answer leads in Chinese"
     numeric = attnquiz("ask", "--bank", str(DATA), "--id", "sample.numeric", "--lang", "zh", stdin="1\n")
-    assert "你的数值（单位：个参数）" in numeric.stdout and "答案: 1,050,624 个参数" in numeric.stdout
+    assert "你的数值（单位：个参数）" in numeric.stdout and "答案：1,050,624 个参数" in numeric.stdout
     by_locale = attnquiz("ask", "--bank", str(DATA), "--id", "sample.single", stdin="a\n", env={"LANG": "zh_CN.UTF-8", "LC_ALL": ""})
-    assert "✗ 不对" in by_locale.stdout and "答案: B. softmax" in by_locale.stdout
+    assert "✗ 不对" in by_locale.stdout and "答案：B. softmax" in by_locale.stdout
 
 
 def test_invalid_answers_are_asked_again_not_counted():
