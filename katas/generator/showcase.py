@@ -20,5 +20,5 @@ def showcase(module: Any, kata_dir: Path, length: int = 240) -> str:
     model.load_state_dict({k: v.float() for k, v in checkpoint["state_dict"].items()})
     model.eval()
     prompt = torch.tensor([[chars.index(c) for c in PROMPT]])
-    out = module.generate(model, prompt, length, temperature=0.8, top_k=8, generator=torch.Generator().manual_seed(0))
+    out = module.generate(model, prompt, length, temperature=0.5, top_k=5, generator=torch.Generator().manual_seed(0))
     return "".join(chars[i] for i in out[0].tolist())
