@@ -35,3 +35,27 @@ def test_explanations_say_why_and_name_a_source():
     for q in QUESTIONS:
         assert len(q.explanation["en"].split()) >= 12, f"{q.id}: the explanation is too thin to say why"
         assert len(q.source) >= 5, q.id
+
+
+def test_the_longest_choice_is_not_a_giveaway():
+    """Test-wise learners pick the longest (or the odd shortest) option; it may be right only some of the time."""
+    choice_questions = [q for q in QUESTIONS if q.choices and q.answer_mode == "single"]
+    for lang in ("en", "zh"):
+        tells = 0
+        for q in choice_questions:
+            lengths = [len(c[lang]) for c in q.choices]
+            right = lengths[q.correct_indices()[0]]
+            tells += right in (max(lengths), min(lengths)) and lengths.count(right) == 1
+        assert tells <= 0.4 * len(choice_questions), f"{lang}: the longest or shortest option is the answer in {tells} of {len(choice_questions)}"
+
+
+def test_each_model_answer_mentions_all_of_its_key_points():
+    """Keywords that miss the model answer itself would miss a learner's good answer too."""
+    from attnquiz.quiz import mentioned_points
+
+    for q in QUESTIONS:
+        if q.type == "recall":
+            for lang in ("en", "zh"):
+                hits = mentioned_points(q, q.model_answer[lang])
+                missed = [p.text["en"] for p, hit in zip(q.key_points, hits) if not hit]
+                assert not missed, f"{q.id} ({lang}): the model answer does not mention {missed}"
