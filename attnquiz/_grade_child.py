@@ -1,8 +1,12 @@
-"""The grading child process: `python -m attnquiz._grade_child SPEC.json`.
+"""The grading child process: `python -m attnquiz._grade_child`, the token and spec on stdin.
 
-Imports torch, installs the guards, loads each candidate file, runs the kata's hidden suite once
+It dies with its parent (PR_SET_PDEATHSIG) and within a CPU-time limit. Imports torch, installs the guards, loads each candidate file, runs the kata's hidden suite once
 over all candidates, names known mistakes for the ones that failed, and streams every result to
 the report file. It ends with os._exit so nothing the learner registered (atexit, threads) runs.
+
+The reference and the mistake variants are never left in sys.modules (decoys stand there), the
+kata folder is not in argv, the environment or sys.path, and the guard refuses the learner's code
+any file of the kata folders.
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import sys
+import tempfile
 import traceback
 import types
 import warnings
@@ -22,26 +28,77 @@ from typing import Any, Callable
 NOT_LOADED = "not run: the file did not load"
 
 
-def _load_file(path: Path, name: str) -> types.ModuleType:
+DECOYS = ("attnquiz_kata_reference", "attnquiz_kata_mistakes", "attnquiz_kata_showcase")
+
+
+def _load_file(path: Path, name: str, keep: bool = True) -> types.ModuleType:
+    """Import PATH as module NAME; keep=False leaves it out of sys.modules once loaded."""
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if not keep:
+            sys.modules.pop(name, None)
     return module
 
 
 def _load_source(source: str, name: str) -> types.ModuleType:
-    module = types.ModuleType(name)
+    """Grader-owned source (the reference, a mistake): registered only while it runs (dataclasses
+    look their module up), under a random name, then taken out of sys.modules."""
+    private = f"_{name}_{secrets.token_hex(8)}"
+    module = types.ModuleType(private)
     module.__file__ = f"<{name}>"
-    sys.modules[name] = module
-    exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+    sys.modules[private] = module
+    try:
+        exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+    finally:
+        sys.modules.pop(private, None)
     return module
 
 
-def main(spec_path: str) -> None:
-    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+def _decoy(name: str, guard: Any) -> types.ModuleType:
+    """Stands in sys.modules where the reference used to be: reaching into it is a violation."""
+
+    class Decoy(types.ModuleType):
+        def __getattr__(self, attr: str) -> Any:
+            if attr.startswith("__") or guard._culprit() is None:
+                raise AttributeError(attr)
+            guard.forbid_now(f"reaches into sys.modules[{name!r}] — the reference solution is not available to your code")
+
+    return Decoy(name)
+
+
+def _die_with_parent(cpu_seconds: int) -> None:
+    """Linux: SIGKILL when the parent dies; anywhere: a CPU-time limit. Both before learner code."""
+    parent = int(os.environ.pop("ATTNQUIZ_GRADE_PARENT", "0") or 0)
+    try:
+        import ctypes
+
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError, TypeError, ImportError):
+        pass
+    if parent and os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(4)
+    if cpu_seconds > 0:
+        try:
+            import resource
+
+            _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+            soft = cpu_seconds if hard == resource.RLIM_INFINITY else min(cpu_seconds, hard)
+            new_hard = soft + 5 if hard == resource.RLIM_INFINITY else hard
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, new_hard))
+        except (ImportError, ValueError, OSError):
+            pass
+
+
+def main() -> None:
     token = sys.stdin.readline().strip()
+    spec = json.loads(sys.stdin.readline())
+    sys.argv[1:] = []
     warnings.filterwarnings("ignore")
     import pytest  # before the guard: its imports are not the learner's doing
     import torch
@@ -55,12 +112,18 @@ def main(spec_path: str) -> None:
     reference_source = (kata_dir / "reference.py").read_text(encoding="utf-8")
     reference = _load_source(reference_source, "attnquiz_kata_reference")
     mistakes = load_mistakes(kata_dir)
-    guard = Guard(torch, spec["forbidden"])
+    trusted = [str(kata_dir / f) for f in ("test_hidden.py", "mistakes.py", spec.get("showcase") or "-")]
+    workdir = Path.cwd()  # the learner's code may chdir: remember where the suite's copy goes
+    protected = [str(kata_dir.parent), str(kata_dir), str(workdir)]
+    guard = Guard(torch, spec["forbidden"], protected=protected, trusted=trusted)
     plugin.State.reference = reference
     plugin.State.guard = guard
     plugin.State.helpers = Helpers(guard)
     plugin.State.reporter = reporter
     hide_attnquiz()
+    for name in DECOYS:
+        sys.modules[name] = _decoy(name, guard)
+    _forget_package_root()
 
     cands = [plugin.Candidate(c["id"], str(Path(c["path"]).resolve())) for c in spec["candidates"]]
     for cand in cands:
@@ -75,9 +138,11 @@ def main(spec_path: str) -> None:
         guard.verify()
 
     if any(c.module is not None for c in cands):
-        # A copy in the private work folder: next to an installed package, pytest would try
-        # to import the package (attnquiz) as the suite's parent.
-        suite = Path.cwd() / "test_hidden.py"
+        # A copy in the private work folder (next to an installed package, pytest would try to
+        # import the package as the suite's parent), in a folder named only now, after the
+        # learner's code loaded; the guard refuses that code any file under the work folder.
+        suite = Path(tempfile.mkdtemp(dir=workdir)) / "test_hidden.py"
+        guard.trusted |= {str(suite), os.path.realpath(suite)}
         shutil.copyfile(kata_dir / "test_hidden.py", suite)
         args = [
             str(suite),
@@ -94,14 +159,14 @@ def main(spec_path: str) -> None:
     probes: dict[str, Callable[[Any, Any], Any]] = {}
     for cand in cands:
         guard.current = cand.id
-        forbidden = [m for f, m in guard.violations if f == cand.path]
+        forbidden = [m for f, m, c in guard.violations if f == cand.path or c == cand.id]
         cand.failed = cand.failed or bool(guard.changes.get(cand.id) or forbidden)
         for message in forbidden:
             reporter.write(kind="forbidden", cand=cand.id, message=message)
         if cand.module is not None and cand.failed:
             if not variants:
                 variants = {m.name: _load_source(m.apply(reference_source), f"mistake_{m.name}") for m in mistakes}
-                probes = _load_file(kata_dir / "mistakes.py", "attnquiz_kata_mistakes").PROBES
+                probes = _load_file(kata_dir / "mistakes.py", f"_attnquiz_probes_{secrets.token_hex(8)}", keep=False).PROBES
             items = _diagnose(cand.module, reference, variants, mistakes, probes, guard)
             reporter.write(kind="diagnosis", cand=cand.id, items=items)
         if spec.get("showcase") and cand.module is not None and not cand.failed:
@@ -117,6 +182,19 @@ def main(spec_path: str) -> None:
             status, message = "passed", ""
         reporter.write(kind="check", cand=cand.id, check="no_tampering", status=status, message=message)
         reporter.write(kind="done", cand=cand.id)
+
+
+def _forget_package_root() -> None:
+    """The parent put the package root on PYTHONPATH; everything needed is imported by now."""
+    root = os.environ.pop("ATTNQUIZ_GRADE_ROOT", "")
+    if not root:
+        return
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
+    if rest:
+        os.environ["PYTHONPATH"] = os.pathsep.join(rest)
+    else:
+        os.environ.pop("PYTHONPATH", None)
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != root]
 
 
 class _quiet:
@@ -214,14 +292,16 @@ def _diagnose(module: Any, reference: Any, variants: dict, mistakes: list, probe
 
 def _showcase(kata_dir: Path, file: str, module: Any) -> str:
     try:
-        return str(_load_file(kata_dir / file, "attnquiz_kata_showcase").showcase(module, kata_dir))
+        name = f"_attnquiz_showcase_{secrets.token_hex(8)}"
+        return str(_load_file(kata_dir / file, name, keep=False).showcase(module, kata_dir))
     except BaseException as exc:  # noqa: BLE001
         return f"(could not sample: {type(exc).__name__}: {exc})"
 
 
 if __name__ == "__main__":
+    _die_with_parent(int(os.environ.pop("ATTNQUIZ_GRADE_CPU", "0") or 0))
     try:
-        main(sys.argv[1])
+        main()
     except BaseException:  # noqa: BLE001 - the parent treats the missing results as failures
         traceback.print_exc(limit=3)
         sys.stdout.flush()

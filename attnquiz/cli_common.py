@@ -20,7 +20,7 @@ USAGE_EXIT = 2
 
 def fail(message: str, code: int = USAGE_EXIT) -> typer.Exit:
     """Print one clear line on stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True, highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True, highlight=False, emoji=False)
     return typer.Exit(code)
 
 

@@ -57,18 +57,19 @@ def kata_command(
     ws = katas.create_workspace(kata, directory, reset=reset)
     where = escape(str(ws.path))
     if ws.backup is not None:
-        console.print(f"Restored the starter; your previous file is saved as [bold]{escape(str(ws.backup))}[/].")
+        console.print(f"Restored the starter; your previous file is saved as [bold]{escape(str(ws.backup))}[/].", emoji=False)
     elif ws.created:
-        console.print(f"Created the [bold]{kata.name}[/] workspace in {where}")
+        console.print(f"Created the [bold]{kata.name}[/] workspace in {where}", emoji=False)
     else:
-        console.print(f"The workspace {where} already exists; your [bold]{kata.entry}[/] was left as it is.")
+        console.print(f"The workspace {where} already exists; your [bold]{kata.entry}[/] was left as it is.", emoji=False)
     console.print(
         f"\n[bold]{escape(kata.title)}[/]\n{escape(kata.description)}\n\nNext:\n"
         f"  cd {where}\n"
         f"  edit {kata.entry}  (its docstring is the full contract)\n"
         f"  python -m pytest -q            # a small sample test\n"
         f"  attnquiz grade                 # the hidden suite, with a diagnosis\n"
-        f"  attnquiz hint                  # {len(kata.hints)} progressive hints"
+        f"  attnquiz hint                  # {len(kata.hints)} progressive hints",
+        emoji=False,
     )
 
 
@@ -82,9 +83,14 @@ def grade_command(
 ) -> None:
     """Run a kata's hidden suite against your file. Exit 0: all checks pass; 1: some fail."""
     from attnquiz import grader, katas
+    from attnquiz.cli_common import err_console
 
     kata, target = katas.resolve_target(name, file, Path.cwd())
-    result = grader.grade(kata, target, timeout=timeout, showcase=sample and not as_json)
+    try:
+        result = grader.grade(kata, target, timeout=timeout, showcase=sample and not as_json)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGHUP/SIGTERM (GradingInterrupted): child killed
+        err_console.print("grading interrupted; nothing recorded", markup=False, emoji=False, highlight=False)
+        raise typer.Exit(128 + getattr(exc, "signum", 2)) from None
     if as_json:
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
@@ -97,22 +103,22 @@ def grade_command(
 def _render(result: GradeResult) -> None:
     from rich.markup import escape
 
-    console.print(f"Grading [bold]{result.kata}[/]: {escape(str(result.file))}")
+    console.print(f"Grading [bold]{result.kata}[/]: {escape(str(result.file))}", emoji=False)
     for check in result.checks:
         line = f" {MARK[check.status]} {check.name}"
         if check.message:
             line += f" — {escape(check.message)}"
-        console.print(line, soft_wrap=True)
+        console.print(line, soft_wrap=True, emoji=False)
     for d in result.diagnosis:
         lead = "This matches a known mistake" if d.full else "This partly matches a known mistake"
-        console.print(f"\n[bold yellow]{lead}:[/] {escape(d.title)}\n  [bold]fix:[/] {escape(d.fix)}", soft_wrap=True)
+        console.print(f"\n[bold yellow]{lead}:[/] {escape(d.title)}\n  [bold]fix:[/] {escape(d.fix)}", soft_wrap=True, emoji=False)
     passed, total = result.counts
     if result.passed:
-        console.print(f"\n[bold green]All {total} checks passed[/] in {result.duration_s:.1f} s — kata passed.")
-        console.print(f"See the reference with [bold]attnquiz solution {result.kata}[/].")
+        console.print(f"\n[bold green]All {total} checks passed[/] in {result.duration_s:.1f} s — kata passed.", emoji=False)
+        console.print(f"See the reference with [bold]attnquiz solution {result.kata}[/].", emoji=False)
         if result.showcase:
-            console.print("\nYour code, generating from a small model trained on the project's text:\n")
-            console.print(escape(result.showcase), soft_wrap=True)
+            console.print("\nYour code, generating from a small model trained on the project's text:\n", emoji=False)
+            console.print(escape(result.showcase), soft_wrap=True, emoji=False)
     else:
         console.print(
             f"\n[bold red]{passed}/{total} checks passed[/] in {result.duration_s:.1f} s. "

@@ -1,10 +1,13 @@
 """Grade a learner's file against a kata's hidden suite, in a separate process.
 
-Plain core, and torch-free: this process only checks the file statically (syntax, forbidden
-calls), starts `python -m attnquiz._grade_child` in its own process group, drains its output with
-a cap, kills the whole group at the time limit, and reads the per-check results it streamed to a
-report file. A check counts as passed only when the child reported it passed: the list of expected
-checks comes from the suite's AST, and anything without a result is a failure.
+Plain core, and torch-free: this process refuses files over MAX_FILE_BYTES, checks the file
+statically (syntax, forbidden calls), starts `python -m attnquiz._grade_child` in its own process
+group (the token and the spec on its stdin), drains its output with a cap, kills the whole group
+at the time limit (static checks included) or on Ctrl-C, SIGHUP and SIGTERM, and reads the
+per-check results it streamed to a report file. A check counts as passed only when the child
+reported it passed: the list of expected checks comes from the suite's AST, and anything without a
+result is a failure. The child dies with this process (PDEATHSIG); a work folder left behind by a
+killed grader is swept by the next run.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from attnquiz.errors import UsageError
 from attnquiz.katas import Kata
 
 DEFAULT_TIMEOUT_S = 60.0
+MAX_FILE_BYTES = 256 * 1024  # a kata solution is a few hundred lines; bigger files are refused
+CPU_MARGIN_S = 30  # the child's CPU-time limit is the time limit plus this
+TEMP_PREFIX = "attnquiz-grade-"
 OUTPUT_CAP = 64 * 1024  # bytes of the child's stdout/stderr kept (the tail)
 STATIC_CHECKS = ("syntax", "no_forbidden_calls")
 LOAD_CHECK = "loads"
@@ -55,6 +61,15 @@ class Diagnosis:
     title: str
     fix: str
     full: bool
+
+
+@dataclass
+class GradingInterrupted(KeyboardInterrupt):
+    """SIGHUP or SIGTERM reached `attnquiz grade`: the child was killed, nothing is recorded."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 @dataclass
@@ -108,6 +123,10 @@ def static_checks(kata: Kata, file: Path) -> list[Check]:
         return [unreadable, Check("no_forbidden_calls", "error", "not run: the file cannot be read")]
     try:
         tree = ast.parse(source, filename=str(file))
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply for Python to parse"
+        return [Check("syntax", "failed", f"{file.name} cannot be parsed: {reason}"),
+                Check("no_forbidden_calls", "error", "not run: fix the syntax")]  # fmt: skip
     except SyntaxError as exc:
         where = f"{file.name} line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
         text = (exc.text or "").strip()
@@ -195,12 +214,16 @@ def grade_many(
     started = time.monotonic()
     tests = expected_tests(kata)
     files = [Path(f).resolve() for f in files]
+    for f in files:
+        check_size(f)
+    _sweep_stale_dirs()
     statics = [static_checks(kata, f) for f in files]
     runnable = [i for i, s in enumerate(statics) if all(c.passed for c in s)]
     reports: dict[int, dict[str, Any]] = {}
     outcome = ChildOutcome(returncode=0, timed_out=False, tail="")
     if runnable:
-        with tempfile.TemporaryDirectory(prefix="attnquiz-grade-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp:
+            (Path(tmp) / "owner.pid").write_text(str(os.getpid()), encoding="ascii")
             report = Path(tmp) / "report.jsonl"
             spec = {
                 "kata_dir": str(kata.path),
@@ -211,10 +234,12 @@ def grade_many(
                 "report": str(report),
                 "showcase": kata.showcase if (showcase and len(files) == 1) else None,
             }
-            spec_path = Path(tmp) / "spec.json"
-            spec_path.write_text(json.dumps(spec), encoding="utf-8")
             token = secrets.token_hex(16)
-            outcome = _run_child(spec_path, Path(tmp), timeout, token)
+            left = timeout - (time.monotonic() - started)  # the static checks count too
+            if left > 0:
+                outcome = _run_child(spec, Path(tmp), left, token, cpu_limit=int(timeout) + CPU_MARGIN_S)
+            else:  # the size cap keeps this to a second or two: only a --timeout of about that
+                outcome = ChildOutcome(returncode=None, timed_out=True, tail="")
             reports = _read_report(report, token)
     duration = time.monotonic() - started
     results = []
@@ -235,17 +260,53 @@ def grade_many(
     return results
 
 
+def check_size(file: Path) -> None:
+    """Refuse a file too big to be a kata solution before reading it (parsing it could outlast
+    the time limit)."""
+    try:
+        size = file.stat().st_size
+    except OSError:
+        return  # the static checks say the file cannot be read
+    if size > MAX_FILE_BYTES:
+        raise UsageError(
+            f"{file}: {size / 1024:.0f} KB is too big to grade (the limit is {MAX_FILE_BYTES // 1024} KB; "
+            "a kata solution is a few hundred lines) — pass the file you wrote with --file"
+        )
+
+
+def _sweep_stale_dirs() -> None:
+    """Remove work folders left by a grader that was killed (its owner.pid names a dead process)."""
+    import shutil
+
+    try:
+        candidates = list(Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"))
+    except OSError:
+        return
+    for folder in candidates:
+        try:
+            owner = int((folder / "owner.pid").read_text(encoding="ascii").strip())
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):
+            continue  # not ours, still being written, or alive under another user
+
+
 @dataclass
 class ChildOutcome:
     returncode: Optional[int]
     timed_out: bool
     tail: str
+    cpu_limited: bool = False
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(cpu_limit: int) -> dict[str, str]:
     env = dict(os.environ)
     package_root = str(Path(attnquiz.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["ATTNQUIZ_GRADE_ROOT"] = package_root
+    env["ATTNQUIZ_GRADE_PARENT"] = str(os.getpid())
+    env["ATTNQUIZ_GRADE_CPU"] = str(cpu_limit)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
@@ -253,18 +314,51 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _run_child(spec_path: Path, workdir: Path, timeout: float, token: str) -> ChildOutcome:
+def _run_child(spec: dict[str, Any], workdir: Path, timeout: float, token: str, cpu_limit: int) -> ChildOutcome:
     """Run the child in its own session; keep only the tail of its output; kill its group at the limit.
 
-    The token goes through stdin, read by the child before any learner code runs.
+    The token and the spec go through stdin, read by the child before any learner code runs (so
+    neither argv nor a file names the kata folder). SIGHUP and SIGTERM kill the child's group and
+    raise GradingInterrupted, as Ctrl-C raises KeyboardInterrupt; the caller's `with` removes the
+    work folder. Should this process die at once (SIGKILL), the child dies with it (PDEATHSIG).
     """
+    previous = _on_signals(*(getattr(signal, n) for n in ("SIGHUP", "SIGTERM") if hasattr(signal, n)))
+    try:
+        return _run_child_inner(spec, workdir, timeout, token, cpu_limit)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _on_signals(*signums: int) -> dict[int, Any]:
+    """Turn the signals into GradingInterrupted (main thread only; elsewhere they stay as they are)."""
+
+    raised: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if not raised:  # once: a second signal must not cut the clean-up short
+            raised.append(signum)
+            raise GradingInterrupted(signum)
+
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for signum in signums:
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except (ValueError, OSError):
+            pass
+    return previous
+
+
+def _run_child_inner(spec: dict[str, Any], workdir: Path, timeout: float, token: str, cpu_limit: int) -> ChildOutcome:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "attnquiz._grade_child", str(spec_path)],
+        [sys.executable, "-m", "attnquiz._grade_child"],
         cwd=workdir,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env=_child_env(),
+        env=_child_env(cpu_limit),
         start_new_session=True,
     )
     tail = bytearray()
@@ -278,14 +372,14 @@ def _run_child(spec_path: Path, workdir: Path, timeout: float, token: str) -> Ch
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
-    assert proc.stdin is not None
-    try:
-        proc.stdin.write(token.encode("ascii") + b"\n")
-        proc.stdin.close()
-    except OSError:  # the child died at once; its missing results say so
-        pass
     timed_out = False
     try:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(token.encode("ascii") + b"\n" + json.dumps(spec).encode("utf-8") + b"\n")
+            proc.stdin.close()
+        except OSError:  # the child died at once; its missing results say so
+            pass
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
@@ -296,7 +390,9 @@ def _run_child(spec_path: Path, workdir: Path, timeout: float, token: str) -> Ch
         if proc.stdout is not None:
             proc.stdout.close()
     text = bytes(tail[-OUTPUT_CAP:]).decode("utf-8", "replace")
-    return ChildOutcome(returncode=None if timed_out else proc.returncode, timed_out=timed_out, tail=text)
+    xcpu = getattr(signal, "SIGXCPU", None)  # the CPU-time limit (not on Windows)
+    cpu_limited = not timed_out and xcpu is not None and proc.returncode == -xcpu
+    return ChildOutcome(None if timed_out else proc.returncode, timed_out or cpu_limited, text, cpu_limited)
 
 
 def _kill_group(pid: int) -> None:
@@ -349,10 +445,11 @@ def _child_checks(rep: dict[str, Any], tests: list[str], outcome: ChildOutcome, 
             status, message = seen[name]
             checks.append(Check(name, status, message))
         elif outcome.timed_out:
+            limit = f"{int(timeout) + CPU_MARGIN_S} s CPU-time" if outcome.cpu_limited else f"{timeout:g} s time"
             msg = (
-                f"did not finish within {timeout:g} s (an infinite loop?)"
+                f"did not finish within the {limit} limit (an infinite loop?)"
                 if rep.get("running") == name
-                else f"not run: the {timeout:g} s time limit was reached"
+                else f"not run: the {limit} limit was reached"
             )
             checks.append(Check(name, "timeout", msg))
         else:

@@ -157,6 +157,9 @@ def create_workspace(kata: Kata, directory: Optional[Path] = None, reset: bool =
     where = (directory or DEFAULT_WORKSPACE / kata.name).expanduser().resolve()
     if where.exists() and not where.is_dir():
         raise UsageError(f"{where} exists and is not a folder; pass another --dir")
+    owner = _marker_kata(where)
+    if owner is not None and owner != kata.name:
+        raise UsageError(f"{where} is the workspace of kata {owner!r}; pick another --dir for {kata.name!r}")
     where.mkdir(parents=True, exist_ok=True)
     entry = where / kata.entry
     created = not entry.exists()
@@ -190,16 +193,35 @@ def _task_text(kata: Kata) -> str:
     )
 
 
+def _marker_kata(directory: Path) -> Optional[str]:
+    """The kata named by DIRECTORY's marker file, if it has a readable one."""
+    try:
+        data = json.loads((directory / MARKER).read_text(encoding="utf-8"))
+        return str(data["kata"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def workspace_kata(directory: Path) -> Optional[tuple[str, Path]]:
-    """(kata name, learner file) when DIRECTORY is a kata workspace, else None."""
+    """(kata name, learner file) when DIRECTORY is a kata workspace, else None.
+
+    The marker's entry must be a plain file name inside the workspace; anything else (a path, `..`)
+    is a usage error, never a file outside the workspace to grade.
+    """
     marker = directory / MARKER
     if not marker.is_file():
         return None
     try:
         data = json.loads(marker.read_text(encoding="utf-8"))
-        return str(data["kata"]), directory / str(data["entry"])
-    except (ValueError, KeyError, TypeError):
+        kata, entry = str(data["kata"]), str(data["entry"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+    if entry in ("", ".", "..") or Path(entry).name != entry or "/" in entry or "\\" in entry or "\0" in entry:
+        raise UsageError(
+            f"{marker}: entry {entry!r} is not a file name in the workspace; "
+            f"run `attnquiz kata {kata} --dir {directory}` again to rewrite the marker"
+        )
+    return kata, directory / entry
 
 
 def default_kata(name: Optional[str], cwd: Path) -> Kata:
@@ -214,9 +236,9 @@ def default_kata(name: Optional[str], cwd: Path) -> Kata:
 
 def resolve_target(name: Optional[str], file: Optional[Path], cwd: Path) -> tuple[Kata, Path]:
     """Which kata and which file `attnquiz grade` means; raise UsageError saying what to do."""
-    here = workspace_kata(cwd)
     kata = default_kata(name, cwd)
     if file is None:
+        here = workspace_kata(cwd)
         if here is not None and here[0] == kata.name:
             file = here[1]
         else:

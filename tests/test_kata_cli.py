@@ -149,3 +149,12 @@ def test_core_modules_import_no_cli_libraries(module):
     source = Path(__import__(module, fromlist=["_"]).__file__).read_text()
     for banned in ("import typer", "import rich", "from rich", "import torch"):
         assert banned not in source
+
+
+def test_kata_refuses_another_katas_workspace(tmp_path):
+    assert _run("kata", "attention", "--dir", "ws", cwd=tmp_path).returncode == 0
+    other = _run("kata", "multihead", "--dir", "ws", cwd=tmp_path)
+    assert other.returncode == 2 and "Traceback" not in other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1
+    assert "workspace of kata 'attention'" in other.stderr and "--dir" in other.stderr
+    assert json.loads((tmp_path / "ws" / katas.MARKER).read_text())["kata"] == "attention"

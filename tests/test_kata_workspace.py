@@ -86,3 +86,40 @@ def test_graded_attempts_show_in_stats(_isolated_home):
     assert (row["status"], row["attempts"], row["best_checks_passed"], row["checks_total"]) == ("passed", 2, 14, 14)
     listed = CliRunner().invoke(app, ["kata"], catch_exceptions=False)
     assert "passed" in listed.output
+
+
+@pytest.mark.parametrize("entry", ["../../../etc/passwd", "/etc/passwd", "sub/attention.py", "..", ""])
+def test_marker_entry_must_be_a_plain_file_name(tmp_path, entry):
+    kata = katas.load_kata("attention")
+    ws = katas.create_workspace(kata, tmp_path / "ws")
+    (ws.path / katas.MARKER).write_text(json.dumps({"kata": "attention", "entry": entry}))
+    with pytest.raises(UsageError, match="not a file name in the workspace"):
+        katas.resolve_target(None, None, ws.path)
+    again = katas.create_workspace(kata, ws.path)  # what the message says to run: the marker is fixed
+    assert katas.resolve_target(None, None, again.path) == (kata, ws.path / "attention.py")
+
+
+def test_bad_marker_entry_in_a_real_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    ws = katas.create_workspace(katas.load_kata("attention"), tmp_path / "ws")
+    (ws.path / katas.MARKER).write_text(json.dumps({"kata": "attention", "entry": "../../../etc/passwd"}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "attnquiz", "grade"], cwd=ws.path, capture_output=True, text=True, timeout=60,
+        env=os.environ,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "not a file name" in proc.stderr
+
+
+def test_a_workspace_belongs_to_one_kata(tmp_path):
+    first = katas.create_workspace(katas.load_kata("attention"), tmp_path / "ws")
+    task = (first.path / "TASK.md").read_text()
+    marker = (first.path / katas.MARKER).read_text()
+    with pytest.raises(UsageError, match="workspace of kata 'attention'; pick another --dir"):
+        katas.create_workspace(katas.load_kata("multihead"), tmp_path / "ws")
+    assert (first.path / "TASK.md").read_text() == task and (first.path / katas.MARKER).read_text() == marker
+    assert not (first.path / "multihead.py").exists()
+    assert katas.create_workspace(katas.load_kata("attention"), tmp_path / "ws").path == first.path
