@@ -109,33 +109,32 @@ def test_a_damaged_file_is_reported_and_left_untouched(_isolated_home, content):
     assert _snapshot(path) == before
 
 
-def test_a_database_from_a_newer_attnquiz_is_refused_untouched(_isolated_home):
-    path = _isolated_home / "progress.sqlite3"
-    _isolated_home.mkdir(parents=True, exist_ok=True)
+def _foreign_database(home: Path, *statements: str) -> Path:
+    """A database made by something other than this attnquiz."""
+    path = home / "progress.sqlite3"
+    home.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE future (x)")
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 7}")
+    for statement in statements:
+        conn.execute(statement)
     conn.commit()
     conn.close()
-    before = _snapshot(path)
-    with pytest.raises(StoreError, match="newer attnquiz") as caught:
-        Store.open()
-    assert str(path) in str(caught.value) and "Upgrade attnquiz" in str(caught.value)
-    assert _snapshot(path) == before
+    return path
 
 
-def test_another_programs_database_is_refused_untouched(_isolated_home):
-    path = _isolated_home / "progress.sqlite3"
-    _isolated_home.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE contacts (name TEXT)")
-    conn.execute("INSERT INTO contacts VALUES ('Ada')")
-    conn.commit()
-    conn.close()
+@pytest.mark.parametrize(
+    "statements, refusal, named",
+    [
+        (("CREATE TABLE future (x)", f"PRAGMA user_version = {SCHEMA_VERSION + 7}"), "newer attnquiz", "Upgrade attnquiz"),
+        (("CREATE TABLE contacts (name TEXT)", "INSERT INTO contacts VALUES ('Ada')"), "another program", "contacts"),
+    ],
+    ids=["newer-attnquiz", "another-program"],
+)
+def test_a_database_that_is_not_ours_is_refused_untouched(_isolated_home, statements, refusal, named):
+    path = _foreign_database(_isolated_home, *statements)
     before = _snapshot(path)
-    with pytest.raises(StoreError, match="another program") as caught:
+    with pytest.raises(StoreError, match=refusal) as caught:
         Store.open()
-    assert str(path) in str(caught.value) and "contacts" in str(caught.value)
+    assert str(path) in str(caught.value) and named in str(caught.value)
     assert _snapshot(path) == before
 
 
