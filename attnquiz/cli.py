@@ -150,7 +150,6 @@ def _run_session(store: Store, questions: list[Question], language: str) -> None
                 _save(store, session.record(question, given, verdict.correct, time.monotonic() - started))
                 console.print(render.verdict_panel(question, verdict, language))
     except (_Stop, KeyboardInterrupt):
-        session.interrupted = True
         console.print()
     render.summary(console, session, language)
 

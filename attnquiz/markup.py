@@ -114,6 +114,9 @@ def highlight_python(code: str, line_numbers: bool = False) -> Text:
     import io
     import tokenize
 
+    fstring_parts = ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")  # Python 3.12+ tokenizes f-strings
+    string_kinds = {tokenize.STRING} | {getattr(tokenize, n) for n in fstring_parts if hasattr(tokenize, n)}
+
     code = code.rstrip("\n")
     lines = code.split("\n")
     offsets = [0]
@@ -129,7 +132,7 @@ def highlight_python(code: str, line_numbers: bool = False) -> Text:
             style = None
             if tok.type == tokenize.COMMENT:
                 style = "comment"
-            elif tok.type == tokenize.STRING or tok.type in _FSTRING_TOKENS:
+            elif tok.type in string_kinds:
                 style = "string"
             elif tok.type == tokenize.NUMBER:
                 style = "number"
@@ -163,5 +166,3 @@ def highlight_python(code: str, line_numbers: bool = False) -> Text:
     numbered.rstrip()
     return numbered
 
-
-_FSTRING_TOKENS = {getattr(__import__("tokenize"), name) for name in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END") if hasattr(__import__("tokenize"), name)}

@@ -22,12 +22,16 @@ def content_dir(name: str) -> Path:
     return _PACKAGE.parent / name
 
 
+def _home_override() -> Path | None:
+    """ATTNQUIZ_HOME, when set: everything attnquiz writes then goes below it (tests rely on this)."""
+    override = os.environ.get("ATTNQUIZ_HOME")
+    return Path(override).expanduser() if override else None
+
+
 def user_dir() -> Path:
     """The one folder for the learner's data; ATTNQUIZ_HOME overrides the platform default."""
-    override = os.environ.get("ATTNQUIZ_HOME")
-    if override:
-        path = Path(override).expanduser()
-    else:
+    path = _home_override()
+    if path is None:
         import platformdirs
 
         path = Path(platformdirs.user_data_dir("attnquiz", appauthor=False))
@@ -43,9 +47,9 @@ def user_dir() -> Path:
 
 def cache_dir() -> Path:
     """Disposable data (the validated-bank cache): ATTNQUIZ_HOME/cache, else the platform cache folder."""
-    override = os.environ.get("ATTNQUIZ_HOME")
-    if override:
-        return Path(override).expanduser() / "cache"
+    home = _home_override()
+    if home is not None:
+        return home / "cache"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("attnquiz", appauthor=False))

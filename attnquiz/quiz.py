@@ -300,7 +300,7 @@ def _is_cjk(ch: str) -> bool:
 class Verdict:
     correct: bool
     typo: bool = False
-    detail: str = ""
+    skipped: bool = False
 
 
 def check(question: Question, text: str) -> Verdict:
@@ -311,20 +311,20 @@ def check(question: Question, text: str) -> Verdict:
     if question.type == "recall":
         raise ValueError("recall questions are rated by the learner, not checked")
     if not text.strip():
-        return Verdict(False, detail="skipped")
+        return Verdict(False, skipped=True)
     mode = question.answer_mode
     if mode == "single":
         return Verdict(parse_choice(text, len(question.choices)) in question.correct_indices())
     if mode == "multi":
         picks = tuple(parse_choices(text, len(question.choices)))
-        return Verdict(picks == question.correct_indices(), detail=",".join(index_letter(i) for i in picks))
+        return Verdict(picks == question.correct_indices())
     if mode == "truefalse":
         return Verdict(parse_bool(text) is question.answer)
     if mode == "numeric":
         value = parse_number(text)
         target = float(question.answer)
         slack = question.tolerance + 1e-9 * max(1.0, abs(target))
-        return Verdict(abs(value - target) <= slack, detail=f"{value:g}")
+        return Verdict(abs(value - target) <= slack)
     if mode == "short":
         correct, typo = match_short(text, question.accept)
         return Verdict(correct, typo=typo)
@@ -360,7 +360,6 @@ class Session:
     planned: int
     results: list[Result] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
-    interrupted: bool = False
 
     def record(self, question: Question, given: str, correct: bool, seconds: float, rating: str | None = None) -> Result:
         """Add one answer; auto-graded answers rate Good when right and Again when wrong."""

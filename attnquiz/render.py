@@ -80,7 +80,7 @@ def verdict_panel(question: Question, verdict: Verdict, lang: str) -> Panel:
         head, style = t("correct_typo" if verdict.typo else "correct", lang), "green"
         mark = "✓"
     else:
-        head, style = t("skipped" if verdict.detail == "skipped" else "wrong", lang), "red"
+        head, style = t("skipped" if verdict.skipped else "wrong", lang), "red"
         mark = "✗"
     parts: list[RenderableType] = [Text(f"{mark} {head}", style=f"bold {style}")]
     if not verdict.correct or verdict.typo or question.answer_mode == "short":
