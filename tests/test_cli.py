@@ -89,6 +89,7 @@ def test_same_seed_same_order_different_seed_other_order(tmp_path):
     assert first == again
     assert "7/7  100%" in first
     assert order(1) == order(1)
+    assert len({tuple(order(seed)) for seed in range(1, 7)}) > 1, "another seed gives another order"
 
 
 def test_chinese_session_from_flag_and_locale():
