@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from attnquiz.cli_common import console, err_console, translate_errors
+from attnquiz.cli_common import console, err_console, escape_markup, fail, resolve_lang, translate_errors
 from attnquiz.errors import UsageError
 
 if TYPE_CHECKING:
@@ -42,16 +42,6 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
 ) -> None:
     """Drill self-attention for transformer interviews: a bilingual quiz and graded coding katas."""
-
-
-def _lang(value: Optional[str]) -> str:
-    from attnquiz.quiz import default_lang
-
-    if value is None:
-        return default_lang()
-    if value not in ("en", "zh"):
-        raise UsageError(f"--lang {value}: choose en or zh")
-    return value
 
 
 class _Stop(Exception):
@@ -106,7 +96,7 @@ def ask(
     from attnquiz.quiz import check_count, select
     from attnquiz.store import Store
 
-    language = _lang(lang)
+    language = resolve_lang(lang)
     if difficulty is not None and difficulty not in ("easy", "medium", "hard"):
         raise UsageError(f"--difficulty {difficulty}: choose easy, medium or hard")
     if due_only + new_only + everything > 1:
@@ -228,12 +218,6 @@ def main() -> None:
             typer.echo(ctx.get_help())
             sys.exit(0)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        err_console.print(f"[bold red]error:[/] {_escape(exc.format_message())}{hint}", soft_wrap=True)
+        fail(f"{escape_markup(exc.format_message())}{hint}")
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

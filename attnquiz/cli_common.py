@@ -8,7 +8,7 @@ from typing import Any, Callable, TypeVar
 import typer
 from rich.console import Console
 
-from attnquiz.errors import AttnquizError
+from attnquiz.errors import AttnquizError, UsageError
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -32,15 +32,27 @@ def translate_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except AttnquizError as exc:
-            raise fail(_escape(str(exc))) from None
+            raise fail(escape_markup(str(exc))) from None
         except OSError as exc:  # the file system said no (permissions, a file where a folder should be...)
             where = f"{exc.filename}: " if exc.filename else ""
-            raise fail(_escape(f"{where}{exc.strerror or exc}; check the path and its permissions")) from None
+            raise fail(escape_markup(f"{where}{exc.strerror or exc}; check the path and its permissions")) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-def _escape(text: str) -> str:
+def escape_markup(text: str) -> str:
+    """Text shown through rich as it is: brackets in messages are not markup."""
     from rich.markup import escape
 
     return escape(text)
+
+
+def resolve_lang(value: str | None) -> str:
+    """--lang as given, else the locale's language (quiz and stats share it)."""
+    from attnquiz.quiz import default_lang
+
+    if value is None:
+        return default_lang()
+    if value not in ("en", "zh"):
+        raise UsageError(f"--lang {value}: choose en or zh")
+    return value

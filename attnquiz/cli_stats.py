@@ -12,7 +12,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from attnquiz.cli_common import console, translate_errors
+from attnquiz.cli_common import console, resolve_lang, translate_errors
 
 BAR_WIDTH = 8
 
@@ -32,11 +32,10 @@ def stats_command(
 ) -> None:
     """Progress per topic (seen, accuracy, FSRS mastery, due), katas, streak and recent sessions."""
     from attnquiz import schedule
-    from attnquiz.cli import _lang
     from attnquiz.i18n import t
     from attnquiz.store import Store
 
-    language = _lang(lang)
+    language = resolve_lang(lang)
     with Store.open() as store:
         if reset:
             if not yes and not typer.confirm(t("reset_confirm", language, path=store.path), default=False):
