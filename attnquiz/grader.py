@@ -117,21 +117,24 @@ def expected_checks(kata: Kata) -> list[str]:
 def static_checks(kata: Kata, file: Path) -> list[Check]:
     """Syntax and forbidden calls, without running the learner's code."""
     try:
-        source = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        unreadable = Check("syntax", "failed", f"cannot read {file}: {exc}")
+        source = file.read_bytes()  # bytes: ast.parse honours an encoding cookie as import does
+    except OSError as exc:
+        unreadable = Check("syntax", "failed", f"cannot read {file}: {exc.strerror or exc}")
         return [unreadable, Check("no_forbidden_calls", "error", "not run: the file cannot be read")]
+    not_run = Check("no_forbidden_calls", "error", "not run: fix the syntax")
+    if b"\0" in source:  # Python refuses NUL bytes without saying where they are
+        line = source[: source.index(b"\0")].count(b"\n") + 1
+        return [Check("syntax", "failed", f"{file.name} line {line}: a NUL byte; Python source cannot contain one"), not_run]
     try:
         tree = ast.parse(source, filename=str(file))
-    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+    except (ValueError, RecursionError, MemoryError) as exc:  # absurd nesting
         reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply for Python to parse"
-        return [Check("syntax", "failed", f"{file.name} cannot be parsed: {reason}"),
-                Check("no_forbidden_calls", "error", "not run: fix the syntax")]  # fmt: skip
+        return [Check("syntax", "failed", f"{file.name} cannot be parsed: {reason}"), not_run]
     except SyntaxError as exc:
         where = f"{file.name} line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
         text = (exc.text or "").strip()
         message = f"SyntaxError at {where}: {exc.msg}" + (f" — `{text}`" if text else "")
-        return [Check("syntax", "failed", message), Check("no_forbidden_calls", "error", "not run: fix the syntax")]
+        return [Check("syntax", "failed", message), not_run]
     found = forbidden_uses(tree, kata.forbidden)
     forbidden = (
         Check("no_forbidden_calls", "failed", "; ".join(found) + " — write the attention yourself")
@@ -303,8 +306,12 @@ class ChildOutcome:
 def _child_env(cpu_limit: int) -> dict[str, str]:
     env = dict(os.environ)
     package_root = str(Path(attnquiz.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env["ATTNQUIZ_GRADE_ROOT"] = package_root
+    if not _is_site_dir(package_root):
+        # A source checkout: the child finds attnquiz through PYTHONPATH, then forgets that folder.
+        # An installed attnquiz lives in site-packages, which the learner's imports (and torch's
+        # lazy ones) need: that folder is never taken away; `import attnquiz` is blocked instead.
+        env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env["ATTNQUIZ_GRADE_ROOT"] = package_root
     env["ATTNQUIZ_GRADE_PARENT"] = str(os.getpid())
     env["ATTNQUIZ_GRADE_CPU"] = str(cpu_limit)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -312,6 +319,15 @@ def _child_env(cpu_limit: int) -> dict[str, str]:
     env["PYTHONIOENCODING"] = "utf-8"
     env.pop("PYTHONSTARTUP", None)
     return env
+
+
+def _is_site_dir(folder: str) -> bool:
+    """Is FOLDER one of this Python's site-packages folders (where `pip install .` puts attnquiz)?"""
+    import site
+    import sysconfig
+
+    sites = {*site.getsitepackages(), site.getusersitepackages(), *(sysconfig.get_path(k) for k in ("purelib", "platlib"))}
+    return any(os.path.realpath(folder) == os.path.realpath(s) for s in sites if s)
 
 
 def _run_child(spec: dict[str, Any], workdir: Path, timeout: float, token: str, cpu_limit: int) -> ChildOutcome:
