@@ -214,8 +214,7 @@ def main() -> None:
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
             raise
         ctx = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-            typer.echo(ctx.get_help())
+        if type(exc).__name__ == "NoArgsIsHelpError":  # typer has printed the help already
             sys.exit(0)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         fail(f"{escape_markup(exc.format_message())}{hint}")

@@ -12,13 +12,26 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from attnquiz.cli_common import console, translate_errors
+from attnquiz.cli_common import console, escape_markup, fail, translate_errors
+from attnquiz.errors import AttnquizError
 
 if TYPE_CHECKING:
     from attnquiz.grader import GradeResult
 
 STATUS_STYLE = {"new": "dim", "started": "yellow", "passed": "green"}
 MARK = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "error": "[red]✗[/]", "timeout": "[red]⏱[/]"}
+
+
+MAX_TIMEOUT_S = 3600.0
+
+
+def _check_timeout(value: float) -> float:
+    """inf and nan pass Click's own range checks; a finite 1..3600 keeps the child's limits sane."""
+    import math
+
+    if not (math.isfinite(value) and 1.0 <= value <= MAX_TIMEOUT_S):
+        raise typer.BadParameter(f"{value:g} is not a number of seconds from 1 to {MAX_TIMEOUT_S:g}")
+    return value
 
 
 def register(app: typer.Typer) -> None:
@@ -78,7 +91,9 @@ def grade_command(
     name: Optional[str] = typer.Argument(None, help="Kata (default: this workspace's, else the last started)."),
     file: Optional[Path] = typer.Option(None, "--file", help="File to grade instead of the workspace's."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON and nothing else."),
-    timeout: float = typer.Option(60.0, "--timeout", min=1.0, help="Seconds before the run is stopped."),
+    timeout: float = typer.Option(
+        60.0, "--timeout", callback=_check_timeout, help="Seconds before the run is stopped (1 to 3600)."
+    ),
     sample: bool = typer.Option(True, "--sample/--no-sample", help="On a pass, show your code at work (generator: text)."),
 ) -> None:
     """Run a kata's hidden suite against your file. Exit 0: all checks pass; 1: some fail."""
@@ -91,12 +106,21 @@ def grade_command(
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGHUP/SIGTERM (GradingInterrupted): child killed
         err_console.print("grading interrupted; nothing recorded", markup=False, emoji=False, highlight=False)
         raise typer.Exit(128 + getattr(exc, "signum", 2)) from None
+    passed, total = result.counts
+    not_recorded = None
+    try:
+        katas.record_attempt(kata.name, result.passed, passed, total, result.duration_s)
+    except (AttnquizError, OSError) as exc:  # the verdict still shows; the exit code says it was not saved
+        not_recorded = f"the attempt was not recorded: {exc}"
     if as_json:
-        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        report = {**result.to_json(), "recorded": not_recorded is None}
+        if not_recorded:
+            report["error"] = not_recorded
+        typer.echo(json.dumps(report, ensure_ascii=False))
     else:
         _render(result)
-    passed, total = result.counts
-    katas.record_attempt(kata.name, result.passed, passed, total, result.duration_s)  # after the result is shown
+    if not_recorded:
+        raise fail(escape_markup(not_recorded))
     raise typer.Exit(0 if result.passed else 1)
 
 
