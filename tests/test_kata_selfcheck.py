@@ -58,10 +58,12 @@ def test_sample_test_passes_the_reference_and_fails_the_starter(name, tmp_path):
         ws = katas.create_workspace(kata, tmp_path / source.stem)
         ws.entry.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore"],
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
             cwd=ws.path, capture_output=True, text=True, timeout=120,
         )
         assert proc.returncode == expected, f"sample test on {source.name}:\n{proc.stdout[-2000:]}"
+        # As a learner runs it: no warning (torch warns at import when numpy is missing).
+        assert "warning" not in proc.stdout.lower() + proc.stderr.lower(), proc.stdout[-2000:]
 
 
 def test_allowed_code_is_not_flagged_as_forbidden():
