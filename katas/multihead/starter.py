@@ -17,7 +17,9 @@ Contract (the hidden suite checks every line):
   out_proj's bias there) — never NaN.
 - With the same weights the result equals torch.nn.MultiheadAttention (batch_first=True,
   in_proj_weight = cat of the q, k, v weights). Note its bool mask means the opposite
-  (True = masked out).
+  (True = masked out). One exception: for a fully masked query row nn.MultiheadAttention
+  may return NaN (torch 2.x does with need_weights=True and on its inference fast path);
+  this contract asks for out_proj's bias there, as above.
 - The dtype of x is kept; gradients flow to x and every weight.
 - Do not call torch's built-in attention (F.scaled_dot_product_attention,
   nn.MultiheadAttention, F.multi_head_attention_forward): write it yourself.
