@@ -168,10 +168,17 @@ class Store:
 
     def _prepare(self) -> None:
         """Refuse what we must not touch, then WAL mode and any pending migrations."""
-        version = self._retry(lambda: self._conn.execute("PRAGMA user_version").fetchone()[0])
+        # One statement, one snapshot: read apart, another terminal creating the database between
+        # the two reads would make our own fresh tables look like another program's.
+        version, tables = self._retry(
+            lambda: self._conn.execute(
+                "SELECT user_version, (SELECT group_concat(name, ', ') FROM "
+                "(SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)) FROM pragma_user_version"
+            ).fetchone()
+        )
         self._refuse_newer(version)
-        if not version:
-            self._refuse_foreign()
+        if not version and tables:
+            self._refuse_foreign(tables)
         if version:
             verdict = self._retry(lambda: self._conn.execute("PRAGMA quick_check(1)").fetchone()[0])
             if verdict != "ok":
@@ -181,15 +188,12 @@ class Store:
         if version < SCHEMA_VERSION:
             self._write(self._migrate)
 
-    def _refuse_foreign(self) -> None:
+    def _refuse_foreign(self, tables: str) -> None:
         """A version-0 file is ours only while it is empty: another program's tables are never migrated."""
-        tables = self._retry(lambda: self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall())
-        if tables:
-            raise StoreError(
-                f"{self.path} is an SQLite database of another program (tables: "
-                f"{', '.join(sorted(t[0] for t in tables))[:80]}); move it aside or set ATTNQUIZ_HOME to "
-                "another folder. The file was left untouched."
-            )
+        raise StoreError(
+            f"{self.path} is an SQLite database of another program (tables: {tables[:80]}); move it aside "
+            "or set ATTNQUIZ_HOME to another folder. The file was left untouched."
+        )
 
     def _refuse_newer(self, version: int) -> None:
         if version > SCHEMA_VERSION:

@@ -181,3 +181,24 @@ def test_concurrent_writers_all_land_and_never_see_a_lock():
         assert len(store.kata_attempts()) == 240
         assert sorted(s.answered for s in store.sessions(10)) == [60, 60, 60, 60]
         assert sum(c.reviews for c in store.cards().values()) == 240
+
+
+
+def test_a_first_open_racing_another_does_not_call_our_tables_foreign(tmp_path, monkeypatch):
+    """Two terminals on a fresh folder: the other one creates the schema right after this one read
+    the (empty) version. The version and the table list must come from one snapshot, or our own new
+    tables look like another program's."""
+    path = tmp_path / "progress.sqlite3"
+    original = Store._refuse_newer
+    raced: list[int] = []
+
+    def refuse_newer_then_race(self, version):
+        if not raced:
+            raced.append(version)
+            Store.open(path).close()  # the other terminal, migrating in between
+        return original(self, version)
+
+    monkeypatch.setattr(Store, "_refuse_newer", refuse_newer_then_race)
+    with Store.open(path) as store:
+        assert store.version == SCHEMA_VERSION
+    assert raced == [0]
