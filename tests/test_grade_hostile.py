@@ -380,10 +380,19 @@ def _looping_file(tmp_path: Path) -> tuple[Path, Path]:
     return _write(tmp_path, "loop", _at_import(f"open({str(marker)!r}, 'w').close()\nwhile True: pass")), marker
 
 
-def _grade_dirs() -> set[str]:
+def _grade_dirs(owner: int | None = None) -> set[str]:
+    """Grading work folders in the temp folder (only OWNER's, when given: other test runs may grade too)."""
     import tempfile
 
-    return {p.name for p in Path(tempfile.gettempdir()).glob("attnquiz-grade-*")}
+    found = set()
+    for p in Path(tempfile.gettempdir()).glob("attnquiz-grade-*"):
+        try:
+            mine = owner is None or int((p / "owner.pid").read_text()) == owner
+        except (OSError, ValueError):
+            mine = False
+        if mine:
+            found.add(p.name)
+    return found
 
 
 linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
@@ -392,10 +401,9 @@ linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="re
 @linux_only
 def test_killing_the_grader_kills_the_child_and_a_later_run_sweeps_its_folder(tmp_path):
     path, marker = _looping_file(tmp_path)
-    before = _grade_dirs()
     parent = _cli("grade", "attention", "--file", str(path), "--timeout", "120")
     child = _wait_for_child(parent, marker)
-    left = _grade_dirs() - before
+    left = _grade_dirs(parent.pid)
     assert left, "the grader's work folder should exist while it runs"
     parent.send_signal(signal.SIGKILL)
     parent.wait()
@@ -412,16 +420,16 @@ def test_killing_the_grader_kills_the_child_and_a_later_run_sweeps_its_folder(tm
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
 def test_signals_kill_the_child_clean_up_and_record_nothing(tmp_path, signum, code, _isolated_home):
     path, marker = _looping_file(tmp_path)
-    before = _grade_dirs()
     parent = _cli("grade", "attention", "--file", str(path), "--timeout", "120")
     child = _wait_for_child(parent, marker)
+    assert _grade_dirs(parent.pid), "the grader's work folder should exist while it runs"
     parent.send_signal(signum)
     out, err = parent.communicate(timeout=30)
     assert parent.returncode == code, (out, err)
     assert err.strip() == "grading interrupted; nothing recorded"
     assert "Traceback" not in out + err
     assert _group_alive(child) == []
-    assert not (_grade_dirs() - before), "the work folder was left behind"
+    assert not _grade_dirs(parent.pid), "the work folder was left behind"
     assert katas.attempts("attention") == []
 
 
