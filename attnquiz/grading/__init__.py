@@ -1,0 +1,1 @@
+"""Grading a learner's file against a kata's hidden suite."""
