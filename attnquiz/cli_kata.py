@@ -1,7 +1,7 @@
 """Kata commands: `kata`, `grade`, `hint`, `solution`. Parse, call the core, render.
 
-The core (attnquiz.katas, attnquiz.grader) is imported inside the commands so that
-`attnquiz --help` stays fast; neither imports torch (only the grading child does).
+The core (attnquiz.katas, attnquiz.grading) is imported inside the commands so that
+`attnquiz --help` stays fast; neither imports torch (only the grading judge and worker do).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from attnquiz.cli_common import console, escape_markup, fail, translate_errors
 from attnquiz.errors import AttnquizError
 
 if TYPE_CHECKING:
-    from attnquiz.grader import GradeResult
+    from attnquiz.grading import GradeResult
 
 STATUS_STYLE = {"new": "dim", "started": "yellow", "passed": "green"}
 MARK = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "error": "[red]✗[/]", "timeout": "[red]⏱[/]"}
@@ -95,14 +95,15 @@ def grade_command(
         60.0, "--timeout", callback=_check_timeout, help="Seconds before the run is stopped (1 to 3600)."
     ),
     sample: bool = typer.Option(True, "--sample/--no-sample", help="On a pass, show your code at work (generator: text)."),
+    memory: int = typer.Option(4096, "--memory", min=1024, max=1 << 20, help="MiB of memory your code may use (1024 or more)."),
 ) -> None:
     """Run a kata's hidden suite against your file. Exit 0: all checks pass; 1: some fail."""
-    from attnquiz import grader, katas
+    from attnquiz import grading, katas
     from attnquiz.cli_common import err_console
 
     kata, target = katas.resolve_target(name, file, Path.cwd())
     try:
-        result = grader.grade(kata, target, timeout=timeout, showcase=sample and not as_json)
+        result = grading.grade(kata, target, timeout=timeout, showcase=sample and not as_json, memory=memory << 20)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGHUP/SIGTERM (GradingInterrupted): child killed
         err_console.print("grading interrupted; nothing recorded", markup=False, emoji=False, highlight=False)
         raise typer.Exit(128 + getattr(exc, "signum", 2)) from None
@@ -127,7 +128,11 @@ def grade_command(
 def _render(result: GradeResult) -> None:
     from rich.markup import escape
 
+    from attnquiz.cli_common import err_console
+
     console.print(f"Grading [bold]{result.kata}[/]: {escape(str(result.file))}", emoji=False)
+    for notice in result.notices:
+        err_console.print(f"note: {notice}", markup=False, emoji=False, highlight=False)
     for check in result.checks:
         line = f" {MARK[check.status]} {check.name}"
         if check.message:

@@ -1,6 +1,6 @@
 """Katas: manifests, workspaces, hints and the learner's progress.
 
-Plain core: no typer, no rich, no torch. The grading itself lives in grader.py; this module only
+Plain core: no typer, no rich, no torch. The grading itself lives in attnquiz.grading; this module only
 knows where content is and what the learner has done. Graded attempts go to the progress
 database (attnquiz/store.py); workspace bookkeeping (started, where, hints shown, the last kata) is
 one small JSON file under user_dir().

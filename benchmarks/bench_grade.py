@@ -1,7 +1,7 @@
 """How long `attnquiz grade multihead --file <reference>` takes, relative to `import torch`.
 
-The grading child must import torch anyway, so that import is the floor; the target is a ratio
-of at most 2.0. Both are measured in the same run, alternating, several times; medians reported.
+The judge and the sandboxed worker must import torch anyway (they do so in parallel), so that
+import is the floor; the target is a ratio of at most 2.0. Both are measured in the same run, alternating, several times; medians reported.
 
     python benchmarks/bench_grade.py [--repeat 5] [--kata multihead]
 """

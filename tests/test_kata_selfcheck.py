@@ -14,7 +14,7 @@ import sys
 import pytest
 import yaml
 
-from attnquiz import grader, katas
+from attnquiz import grading as grader, katas
 
 KATAS = katas.kata_names()
 MIRRORED = ("kata.yaml", "starter.py", "reference.py", "test_hidden.py", "test_visible.py", "mistakes.py")

@@ -1,8 +1,10 @@
 """Hidden suite for the attention kata.
 
-Each test is one check in `attnquiz grade` (name = function name without `test_`). Fixtures come
-from the grader's plugin: `sol` is the learner's module, `ref` the reference, `h` the comparison
-helpers (float64 reference, per-dtype tolerances, tamper-proof). Inputs are seeded.
+Each test is one check in `attnquiz grade` (name = function name without `test_`). It runs in the
+judge; fixtures come from attnquiz.grading.suite: `sol` is a proxy to the learner's module in the
+sandboxed worker (calls send copies of the arguments and return tensors), `ref` the reference,
+`h` the comparison helpers (float64 reference, per-dtype tolerances) and the worker requests a
+plain call cannot express (h.grad, h.watch, h.isinstance). Inputs are seeded.
 """
 
 import torch
@@ -91,13 +93,12 @@ def test_gradients(sol, ref, h):
     mask[1] = False
     mask[2, 3:] = False
     up = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
-    grads = []
-    for impl in (sol, ref):
-        qq, kk, vv = (t.clone().requires_grad_(True) for t in (q, k, v))
-        out, w = impl.scaled_dot_product_attention(qq, kk, vv, mask)
-        assert out.requires_grad, "output is detached from q, k, v: gradients cannot flow"
-        grads.append(torch.autograd.grad((out * up).sum() + w.sum() * 0.5, (qq, kk, vv), allow_unused=True))
-    for name, g, r in zip("qkv", *grads):
+    got = h.grad(sol.scaled_dot_product_attention, q, k, v, mask, upstream=(up, torch.full((2, 4, 5), 0.5, dtype=torch.float64)), wrt=(0, 1, 2))
+    assert all(got.tracked), "output is detached from q, k, v: gradients cannot flow"
+    qq, kk, vv = (t.clone().requires_grad_(True) for t in (q, k, v))
+    out, w = ref.scaled_dot_product_attention(qq, kk, vv, mask)
+    expected = torch.autograd.grad((out * up).sum() + w.sum() * 0.5, (qq, kk, vv), allow_unused=True)
+    for name, g, r in zip("qkv", got.inputs, expected):
         assert g is not None, f"no gradient reaches {name}"
         h.close(g, r, f"gradient w.r.t. {name}")
 

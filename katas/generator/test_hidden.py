@@ -1,5 +1,8 @@
 """Hidden suite for the generator kata (fixtures: sol, ref, h — see katas/attention/test_hidden.py).
 
+`sol` is a proxy to the learner's module in the sandboxed worker; a torch.Generator passed to it
+crosses as its state, so a seed reproduces the reference's draws.
+
 The learner's model always receives the reference model's weights through load_state_dict, so
 nothing depends on initialisation order or on the learner's random number use.
 """
@@ -72,16 +75,16 @@ def test_causality(sol, ref, h):
 
 
 def test_gradients(sol, ref, h):
-    """Gradients of a loss w.r.t. every weight equal the reference's."""
+    """Gradients of the logits (times a fixed upstream gradient) w.r.t. every weight equal the reference's."""
     s, r = _models(sol, ref, seed=8)
     idx = _idx(2, 6, seed=9)
-    target = _idx(2, 6, seed=10)
-    grads = []
-    for m in (s, r):
-        logits = m(idx)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, CONFIG["vocab_size"]), target.reshape(-1))
-        grads.append(torch.autograd.grad(loss, [p for _, p in sorted(m.named_parameters())], allow_unused=True))
-    for name, g, e in zip(sorted(n for n, _ in r.named_parameters()), *grads):
+    up = torch.randn(2, 6, CONFIG["vocab_size"], generator=_gen(10), dtype=torch.float64)
+    got = h.grad(s, idx, upstream=up, params=s)
+    assert all(got.tracked), "the logits are detached: gradients cannot flow"
+    params = dict(sorted(r.named_parameters()))
+    expected = torch.autograd.grad((r(idx) * up).sum(), list(params.values()), allow_unused=True)
+    for (name, _), e in zip(params.items(), expected):
+        g = got.params.get(name)
         assert g is not None, f"no gradient reaches {name}"
         h.close(g, e, f"gradient w.r.t. {name}")
 
@@ -91,10 +94,11 @@ def test_generate_shape_and_prefix(sol, ref, h):
     s, _ = _models(sol, ref, seed=11)
     idx = _idx(2, 3, seed=12)
     before = idx.clone()
-    out = h.tensor(sol.generate(s, idx, 4, temperature=0), "generate output")
+    out, args_after = h.call_keeping_args(sol.generate, s, idx, 4, temperature=0)
+    out = h.tensor(out, "generate output")
     assert tuple(out.shape) == (2, 7), f"generate returned shape {tuple(out.shape)}, expected (2, 7): input plus 4 new tokens"
     assert out.dtype == torch.long, f"generate returned dtype {out.dtype}, expected torch.int64"
-    h.equal(idx, before, "the input idx (generate must not modify it)")
+    h.equal(args_after[1], before, "the input idx (generate must not modify it)")
     h.equal(out[:, :3], before, "the first T tokens of the output (they must be the prompt)")
     out0 = h.tensor(sol.generate(s, idx, 0, temperature=0), "generate output with max_new_tokens=0")
     h.equal(out0, before, "generate with max_new_tokens=0")
@@ -156,8 +160,8 @@ def test_top_k(sol, ref, h):
 def test_no_grad(sol, ref, h):
     """generate tracks no gradients (the model runs under torch.no_grad)."""
     s, _ = _models(sol, ref, seed=27)
-    seen = []
-    s.register_forward_hook(lambda module, args, output: seen.append(output.requires_grad))
+    watch = h.watch(s)
     sol.generate(s, _idx(1, 2, seed=28), 3, temperature=0)
+    seen = watch.seen()
     assert seen, "generate never called the model"
     assert not any(seen), "generate builds an autograd graph: decorate it with @torch.no_grad()"

@@ -1,5 +1,8 @@
 """Hidden suite for the multihead kata (fixtures: sol, ref, h — see katas/attention/test_hidden.py).
 
+`sol` is a proxy to the learner's module in the sandboxed worker: its classes construct objects
+there, calls return tensors here.
+
 The learner's module gets the reference's weights through load_state_dict, so nothing depends on
 initialisation order; torch.nn.MultiheadAttention with the same weights is a second oracle.
 """
@@ -40,7 +43,7 @@ def test_init_contract(sol, ref, h):
     m = sol.MultiHeadSelfAttention(12, 3)
     for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
         lin = getattr(m, name, None)
-        assert isinstance(lin, torch.nn.Linear), f"{name} must be an nn.Linear, got {type(lin).__name__}"
+        assert h.isinstance(lin, "torch.nn.Linear"), f"{name} must be an nn.Linear, got {getattr(lin, 'remote_type', type(lin).__name__)}"
         assert (lin.in_features, lin.out_features) == (12, 12), f"{name} must map d_model -> d_model (12 -> 12)"
         assert lin.bias is not None, f"{name} must have a bias when bias=True"
     m = sol.MultiHeadSelfAttention(12, 3, bias=False)
@@ -114,15 +117,12 @@ def test_gradients(sol, ref, h):
     x = _x(2, 5, 8, seed=13)
     mask = torch.ones(5, 5, dtype=torch.bool).tril()
     up = _x(2, 5, 8, seed=14)
-    grads = []
-    for m in (s, r):
-        xx = x.clone().requires_grad_(True)
-        params = [p for _, p in sorted(m.named_parameters())]
-        out = m(xx, mask)
-        assert out.requires_grad, "output is detached: gradients cannot flow"
-        grads.append(torch.autograd.grad((out * up).sum(), [xx, *params], allow_unused=True))
-    names = ["x", *sorted(n for n, _ in r.named_parameters())]
-    for name, g, e in zip(names, *grads):
+    got = h.grad(s, x, mask, upstream=up, wrt=(0,), params=s)
+    assert all(got.tracked), "output is detached: gradients cannot flow"
+    xx = x.clone().requires_grad_(True)
+    params = dict(r.named_parameters())
+    expected = torch.autograd.grad((r(xx, mask) * up).sum(), [xx, *params.values()], allow_unused=True)
+    for name, g, e in zip(["x", *params], [got.inputs[0], *(got.params.get(n) for n in params)], expected):
         assert g is not None, f"no gradient reaches {name}"
         h.close(g, e, f"gradient w.r.t. {name}")
 

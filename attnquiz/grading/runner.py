@@ -1,13 +1,12 @@
-"""Grade a learner's file against a kata's hidden suite, in a separate process.
+"""The CLI's side of grading: static checks here, everything else in a judge process.
 
-Plain core, and torch-free: this process refuses files over MAX_FILE_BYTES, checks the file
-statically (syntax, forbidden calls), starts `python -m attnquiz._grade_child` in its own process
-group (the token and the spec on its stdin), drains its output with a cap, kills the whole group
-at the time limit (static checks included) or on Ctrl-C, SIGHUP and SIGTERM, and reads the
-per-check results it streamed to a report file. A check counts as passed only when the child
-reported it passed: the list of expected checks comes from the suite's AST, and anything without a
-result is a failure. The child dies with this process (PDEATHSIG); a work folder left behind by a
-killed grader is swept by the next run.
+Plain core, and torch-free. This process refuses files over MAX_FILE_BYTES, checks the file
+statically (syntax, forbidden calls), then starts the judge (`python -m attnquiz.grading.judge`,
+token and spec on stdin) in its own session. The judge starts the sandboxed worker that runs the
+learner's code. This process trusts nothing it reads back: the report is bounded in size and
+time, every line must carry the run's token and a known shape, every text is stripped of control
+characters, and a check counts as passed only when a well-formed line says so. At the time limit
+the judge gets SIGTERM (it kills the worker and everything the worker started), then SIGKILL.
 """
 
 from __future__ import annotations
@@ -15,7 +14,9 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import math
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -33,9 +34,14 @@ from attnquiz.katas import Kata
 
 DEFAULT_TIMEOUT_S = 60.0
 MAX_FILE_BYTES = 256 * 1024  # a kata solution is a few hundred lines; bigger files are refused
-CPU_MARGIN_S = 30  # the child's CPU-time limit is the time limit plus this
+CPU_MARGIN_S = 30  # the worker's CPU-time limit is the time limit plus this
+DEFAULT_MEMORY = 4 << 30  # the worker's address-space limit (--memory)
+JUDGE_MARGIN_S = 1.5  # the judge stops asking this long before the limit, to report and clean up
+JUDGE_GRACE_S = 3.0  # past the limit, the judge gets SIGTERM, then SIGKILL
+REPORT_CAP = 4 << 20  # bytes of report read; more is a malformed report
+MAX_LINE = 256 * 1024
 TEMP_PREFIX = "attnquiz-grade-"
-OUTPUT_CAP = 64 * 1024  # bytes of the child's stdout/stderr kept (the tail)
+OUTPUT_CAP = 16 * 1024  # bytes of the judge's stderr kept (the tail)
 STATIC_CHECKS = ("syntax", "no_forbidden_calls")
 LOAD_CHECK = "loads"
 TAMPER_CHECK = "no_tampering"
@@ -80,6 +86,7 @@ class GradeResult:
     diagnosis: list[Diagnosis] = field(default_factory=list)
     duration_s: float = 0.0
     showcase: Optional[str] = None  # e.g. text sampled by the learner's generator after a pass
+    notices: list[str] = field(default_factory=list)  # e.g. "file access is not confined: ..."
 
     @property
     def passed(self) -> bool:
@@ -98,6 +105,7 @@ class GradeResult:
                 {"mistake": d.mistake, "title": d.title, "fix": d.fix, "match": "full" if d.full else "partial"}
                 for d in self.diagnosis
             ],
+            "notices": list(self.notices),
         }
 
 
@@ -198,15 +206,21 @@ def _dotted(node: ast.AST, aliases: dict[str, str]) -> Optional[str]:
 # --- the grading subprocess -------------------------------------------------------------------
 
 
-def grade(kata: Kata, file: Path, timeout: float = DEFAULT_TIMEOUT_S, showcase: bool = True) -> GradeResult:
+def grade(
+    kata: Kata, file: Path, timeout: float = DEFAULT_TIMEOUT_S, showcase: bool = True, memory: int = DEFAULT_MEMORY
+) -> GradeResult:
     """Grade one file; never raises for anything the learner's code does."""
-    return grade_many(kata, [file], timeout=timeout, showcase=showcase)[0]
+    return grade_many(kata, [file], timeout=timeout, showcase=showcase, memory=memory)[0]
 
 
 def grade_many(
-    kata: Kata, files: Sequence[Path], timeout: float = DEFAULT_TIMEOUT_S, showcase: bool = False
+    kata: Kata,
+    files: Sequence[Path],
+    timeout: float = DEFAULT_TIMEOUT_S,
+    showcase: bool = False,
+    memory: int = DEFAULT_MEMORY,
 ) -> list[GradeResult]:
-    """Grade several files in ONE child process (the self-check grades every mistake at once)."""
+    """Grade several files with ONE judge and worker (the self-check grades every mistake at once)."""
     missing = [m for m in ("torch", "pytest") if importlib.util.find_spec(m) is None]
     if missing:
         raise UsageError(
@@ -214,6 +228,8 @@ def grade_many(
             "add the kata extra to this environment: pip install '.[kata]' from the checkout, or "
             "pip install torch pytest (CPU-only machines: see the README)"
         )
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"timeout {timeout!r}: give a positive number of seconds")
     started = time.monotonic()
     tests = expected_tests(kata)
     files = [Path(f).resolve() for f in files]
@@ -222,39 +238,41 @@ def grade_many(
     _sweep_stale_dirs()
     statics = [static_checks(kata, f) for f in files]
     runnable = [i for i, s in enumerate(statics) if all(c.passed for c in s)]
-    reports: dict[int, dict[str, Any]] = {}
-    outcome = ChildOutcome(returncode=0, timed_out=False, tail="")
+    report = Report()
+    outcome = JudgeOutcome(returncode=0, timed_out=False, tail="")
     if runnable:
         with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp:
             (Path(tmp) / "owner.pid").write_text(str(os.getpid()), encoding="ascii")
-            report = Path(tmp) / "report.jsonl"
+            left = timeout - (time.monotonic() - started)  # the static checks count too
             spec = {
                 "kata_dir": str(kata.path),
                 "symbols": list(kata.symbols),
                 "tests": tests,
                 "forbidden": list(kata.forbidden),
                 "candidates": [{"id": f"c{i}", "path": str(files[i])} for i in runnable],
-                "report": str(report),
                 "showcase": kata.showcase if (showcase and len(files) == 1) else None,
+                "workdir": tmp,
+                "time_left": max(0.0, left - JUDGE_MARGIN_S),
+                "timeout": timeout,
+                "cpu": int(timeout) + CPU_MARGIN_S,
+                "memory": int(memory),
             }
             token = secrets.token_hex(16)
-            left = timeout - (time.monotonic() - started)  # the static checks count too
             if left > 0:
-                outcome = _run_child(spec, Path(tmp), left, token, cpu_limit=int(timeout) + CPU_MARGIN_S)
+                outcome, report = _run_judge(spec, left, token)
             else:  # the size cap keeps this to a second or two: only a --timeout of about that
-                outcome = ChildOutcome(returncode=None, timed_out=True, tail="")
-            reports = _read_report(report, token)
+                outcome = JudgeOutcome(returncode=None, timed_out=True, tail="")
     duration = time.monotonic() - started
     results = []
     for i, f in enumerate(files):
         checks = list(statics[i])
         if i in runnable:
-            checks += _child_checks(reports.get(i, {}), tests, outcome, timeout)
-            rep = reports.get(i, {})
+            rep = report.candidates.get(f"c{i}", {})
+            checks += _judged_checks(rep, tests, outcome, timeout, report.malformed)
             if rep.get("forbidden"):
                 checks[1] = Check("no_forbidden_calls", "failed", "; ".join(rep["forbidden"]))
-            diag = [Diagnosis(d["mistake"], d["title"], d["fix"], bool(d["full"])) for d in rep.get("diagnosis", [])]
-            results.append(GradeResult(kata.name, f, checks, diag, duration, rep.get("showcase")))
+            diag = [Diagnosis(d["mistake"], d["title"], d["fix"], d["full"]) for d in rep.get("diagnosis", [])]
+            results.append(GradeResult(kata.name, f, checks, diag, duration, rep.get("showcase"), report.notices))
         else:
             first = next(c for c in checks if not c.passed)
             reason = f"not run: fix `{first.name}` first"
@@ -296,28 +314,26 @@ def _sweep_stale_dirs() -> None:
 
 
 @dataclass
-class ChildOutcome:
+class JudgeOutcome:
     returncode: Optional[int]
     timed_out: bool
-    tail: str
-    cpu_limited: bool = False
+    tail: str  # the end of the judge's stderr (its own crash, never the learner's output)
 
 
-def _child_env(cpu_limit: int) -> dict[str, str]:
+def _judge_env() -> dict[str, str]:
     env = dict(os.environ)
     package_root = str(Path(attnquiz.__file__).resolve().parent.parent)
     if not _is_site_dir(package_root):
-        # A source checkout: the child finds attnquiz through PYTHONPATH, then forgets that folder.
-        # An installed attnquiz lives in site-packages, which the learner's imports (and torch's
-        # lazy ones) need: that folder is never taken away; `import attnquiz` is blocked instead.
+        # A source checkout: the judge and the worker find attnquiz through PYTHONPATH (the
+        # worker's sandbox hides it again). An installed attnquiz lives in site-packages, which
+        # the learner's imports (and torch's lazy ones) need: that folder is never taken away.
         env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env["ATTNQUIZ_GRADE_ROOT"] = package_root
-    env["ATTNQUIZ_GRADE_PARENT"] = str(os.getpid())
-    env["ATTNQUIZ_GRADE_CPU"] = str(cpu_limit)
+    env["ATTNQUIZ_CLI_PID"] = str(os.getpid())
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
-    env.pop("PYTHONSTARTUP", None)
+    for key in ("PYTHONSTARTUP", "PYTEST_ADDOPTS", "PYTEST_PLUGINS"):
+        env.pop(key, None)
     return env
 
 
@@ -330,17 +346,13 @@ def _is_site_dir(folder: str) -> bool:
     return any(os.path.realpath(folder) == os.path.realpath(s) for s in sites if s)
 
 
-def _run_child(spec: dict[str, Any], workdir: Path, timeout: float, token: str, cpu_limit: int) -> ChildOutcome:
-    """Run the child in its own session; keep only the tail of its output; kill its group at the limit.
-
-    The token and the spec go through stdin, read by the child before any learner code runs (so
-    neither argv nor a file names the kata folder). SIGHUP and SIGTERM kill the child's group and
-    raise GradingInterrupted, as Ctrl-C raises KeyboardInterrupt; the caller's `with` removes the
-    work folder. Should this process die at once (SIGKILL), the child dies with it (PDEATHSIG).
-    """
+def _run_judge(spec: dict[str, Any], timeout: float, token: str) -> tuple[JudgeOutcome, "Report"]:
+    """Run the judge in its own session and read its report; SIGHUP and SIGTERM stop it and raise
+    GradingInterrupted, as Ctrl-C raises KeyboardInterrupt (the caller's `with` removes the work
+    folder). Should this process die at once (SIGKILL), the judge dies with it (PDEATHSIG)."""
     previous = _on_signals(*(getattr(signal, n) for n in ("SIGHUP", "SIGTERM") if hasattr(signal, n)))
     try:
-        return _run_child_inner(spec, workdir, timeout, token, cpu_limit)
+        return _run_judge_inner(spec, timeout, token)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -367,117 +379,174 @@ def _on_signals(*signums: int) -> dict[int, Any]:
     return previous
 
 
-def _run_child_inner(spec: dict[str, Any], workdir: Path, timeout: float, token: str, cpu_limit: int) -> ChildOutcome:
+class _Capped:
+    """Drains a pipe in a thread, keeping at most LIMIT bytes (the head or the tail)."""
+
+    def __init__(self, stream: Any, limit: int, keep_tail: bool) -> None:
+        self.data = bytearray()
+        self.overflow = False
+        self.stream, self.limit, self.keep_tail = stream, limit, keep_tail
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        try:
+            while chunk := self.stream.read1(65536):
+                if self.keep_tail:
+                    self.data.extend(chunk)
+                    if len(self.data) > 2 * self.limit:
+                        del self.data[: -self.limit]
+                elif len(self.data) + len(chunk) > self.limit:
+                    self.overflow = True
+                    return  # stop reading: the writer blocks on a full pipe until it is killed
+                else:
+                    self.data.extend(chunk)
+        except (OSError, ValueError):
+            return
+
+
+def _run_judge_inner(spec: dict[str, Any], timeout: float, token: str) -> tuple[JudgeOutcome, "Report"]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "attnquiz._grade_child"],
-        cwd=workdir,
+        [sys.executable, "-m", "attnquiz.grading.judge"],
+        cwd=spec["workdir"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=_child_env(cpu_limit),
+        stderr=subprocess.PIPE,
+        env=_judge_env(),
         start_new_session=True,
     )
-    tail = bytearray()
-
-    def drain() -> None:
-        assert proc.stdout is not None
-        while chunk := proc.stdout.read1(65536):
-            tail.extend(chunk)
-            if len(tail) > 2 * OUTPUT_CAP:
-                del tail[:-OUTPUT_CAP]
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
+    report = _Capped(proc.stdout, REPORT_CAP, keep_tail=False)
+    errors = _Capped(proc.stderr, OUTPUT_CAP, keep_tail=True)
     timed_out = False
     try:
         assert proc.stdin is not None
         try:
             proc.stdin.write(token.encode("ascii") + b"\n" + json.dumps(spec).encode("utf-8") + b"\n")
             proc.stdin.close()
-        except OSError:  # the child died at once; its missing results say so
+        except OSError:  # the judge died at once; its missing results say so
             pass
-        proc.wait(timeout=timeout)
+        proc.wait(timeout=timeout + JUDGE_GRACE_S)
     except subprocess.TimeoutExpired:
         timed_out = True
     finally:
-        _kill_group(proc.pid)
+        if proc.poll() is None:  # the judge kills the worker and all it started on SIGTERM
+            _signal_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        _signal_group(proc.pid, signal.SIGKILL)
         proc.wait()
-        reader.join(timeout=2)
-        if proc.stdout is not None:
-            proc.stdout.close()
-    text = bytes(tail[-OUTPUT_CAP:]).decode("utf-8", "replace")
-    xcpu = getattr(signal, "SIGXCPU", None)  # the CPU-time limit (not on Windows)
-    cpu_limited = not timed_out and xcpu is not None and proc.returncode == -xcpu
-    return ChildOutcome(None if timed_out else proc.returncode, timed_out or cpu_limited, text, cpu_limited)
+        for reader in (report, errors):
+            reader.thread.join(timeout=1)  # a pipe held open by a stray process must not hold us
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    tail = bytes(errors.data[-OUTPUT_CAP:]).decode("utf-8", "replace")
+    parsed = parse_report(bytes(report.data), token, overflow=report.overflow)
+    return JudgeOutcome(None if timed_out else proc.returncode, timed_out, tail), parsed
 
 
-def _kill_group(pid: int) -> None:
+def _signal_group(pid: int, signum: int) -> None:
     try:
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
 
 
-def _read_report(path: Path, token: str) -> dict[int, dict[str, Any]]:
-    """Fold the child's JSON lines (those with the run's token) into one record per candidate index."""
-    out: dict[int, dict[str, Any]] = {}
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return out
-    for line in lines:
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def sanitize(text: str, limit: int = 2000) -> str:
+    """Text that came from learner code, safe for a terminal or JSON: no escapes, bounded."""
+    text = _CONTROL.sub("", text.replace("\t", " ").replace("\n", " "))
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+@dataclass
+class Report:
+    candidates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    malformed: str = ""
+
+
+_STATUSES = ("passed", "failed", "error", "timeout")
+
+
+def parse_report(data: bytes, token: str, overflow: bool = False) -> Report:
+    """Fold the judge's JSON lines into one record per candidate. Only lines that carry the token
+    and have a known shape count; anything else makes the report malformed (a failed grading)."""
+    report = Report()
+    if overflow:
+        report.malformed = f"the grading report was larger than {REPORT_CAP // 1024} KB"
+    for raw in data.split(b"\n"):
+        if not raw.strip():
+            continue
         try:
-            rec = json.loads(line)
-            idx = int(str(rec["cand"])[1:])
-        except (ValueError, KeyError, TypeError):
+            rec = json.loads(raw) if len(raw) <= MAX_LINE else None
+        except ValueError:
+            rec = None
+        if not isinstance(rec, dict) or rec.get("token") != token or not isinstance(rec.get("kind"), str):
+            report.malformed = report.malformed or "the grading report has a line that is not the judge's"
             continue
-        if not isinstance(rec, dict) or rec.get("token") != token:
+        kind = rec["kind"]
+        if kind == "notice":
+            report.notices.append(sanitize(str(rec.get("text", "")), 300))
             continue
-        rep = out.setdefault(idx, {"checks": {}, "running": None, "done": False})
-        kind = rec.get("kind")
-        if kind == "start":
-            rep["running"] = rec.get("check")
-        elif kind == "check" and rec.get("status") in ("passed", "failed", "error"):
-            rep["checks"].setdefault(str(rec["check"]), (rec["status"], str(rec.get("message", ""))[:2000]))
+        cand = rec.get("cand")
+        if not isinstance(cand, str) or not re.fullmatch(r"c\d{1,4}", cand):
+            report.malformed = report.malformed or "the grading report names an unknown candidate"
+            continue
+        rep = report.candidates.setdefault(cand, {"checks": {}, "running": None, "done": False})
+        check = rec.get("check")
+        if kind == "start" and isinstance(check, str):
+            rep["running"] = check
+        elif kind == "check" and isinstance(check, str) and rec.get("status") in _STATUSES:
+            rep["checks"].setdefault(check, (rec["status"], sanitize(str(rec.get("message", "")))))
             rep["running"] = None
         elif kind == "forbidden":
-            rep.setdefault("forbidden", []).append(str(rec.get("message", "")))
-        elif kind == "diagnosis":
-            rep["diagnosis"] = rec.get("items", [])
+            rep.setdefault("forbidden", []).append(sanitize(str(rec.get("message", "")), 300))
+        elif kind == "diagnosis" and isinstance(rec.get("items"), list):
+            rep["diagnosis"] = [
+                {"mistake": sanitize(str(d["mistake"]), 100), "title": sanitize(str(d["title"]), 300),
+                 "fix": sanitize(str(d["fix"]), 500), "full": bool(d["full"])}
+                for d in rec["items"][:5] if isinstance(d, dict) and {"mistake", "title", "fix", "full"} <= d.keys()
+            ]  # fmt: skip
         elif kind == "showcase":
-            rep["showcase"] = str(rec.get("text", ""))
+            rep["showcase"] = "".join(ch for ch in str(rec.get("text", ""))[:4000] if ch == "\n" or ch.isprintable())
         elif kind == "done":
             rep["done"] = True
-    return out
+        else:
+            report.malformed = report.malformed or f"the grading report has a line of unknown shape ({sanitize(kind, 40)})"
+    return report
 
 
-def _child_checks(rep: dict[str, Any], tests: list[str], outcome: ChildOutcome, timeout: float) -> list[Check]:
-    """Checks the child owns; what it did not report is never a pass."""
+def _judged_checks(
+    rep: dict[str, Any], tests: list[str], outcome: JudgeOutcome, timeout: float, malformed: str = ""
+) -> list[Check]:
+    """Checks the judge owns; what it did not report (well-formed) is never a pass."""
+    if malformed:
+        return [Check(name, "error", f"grading failed: {malformed}") for name in (LOAD_CHECK, *tests, TAMPER_CHECK)]
     seen: dict[str, tuple[str, str]] = rep.get("checks", {})
-    last_line = _last_line(outcome.tail)
     checks = []
     for name in (LOAD_CHECK, *tests, TAMPER_CHECK):
         if name in seen and (name != TAMPER_CHECK or rep.get("done")):
             status, message = seen[name]
             checks.append(Check(name, status, message))
-        elif outcome.timed_out:
-            limit = f"{int(timeout) + CPU_MARGIN_S} s CPU-time" if outcome.cpu_limited else f"{timeout:g} s time"
+        elif outcome.timed_out or any(status == "timeout" for status, _ in seen.values()):
             msg = (
-                f"did not finish within the {limit} limit (an infinite loop?)"
+                f"did not finish within the {timeout:g} s time limit (an infinite loop?)"
                 if rep.get("running") == name
-                else f"not run: the {limit} limit was reached"
+                else f"not run: the {timeout:g} s time limit was reached"
             )
             checks.append(Check(name, "timeout", msg))
         else:
-            why = f"the grading process ended early (exit code {outcome.returncode})"
-            if outcome.returncode == 0:
-                why += " — did your code call os._exit()?"
-            if last_line:
-                why += f"; last output: {last_line}"
-            checks.append(Check(name, "error", f"no result: {why}"))
+            why = f"the grading judge ended early (exit code {outcome.returncode})"
+            last = _last_line(outcome.tail)
+            checks.append(Check(name, "error", f"no result: {why}" + (f"; {last}" if last else "")))
     return checks
 
 
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1][:200] if lines else ""
+    return sanitize(lines[-1], 200) if lines else ""

@@ -1,0 +1,374 @@
+"""The judge: `python -m attnquiz.grading.judge`, the token and the spec on stdin.
+
+Trusted: it holds pytest, the hidden suite, the reference, the known mistakes and the report.
+It starts the sandboxed worker at once (both import torch in parallel), asks it to load each
+candidate, runs the hidden suite against proxies to the worker, names known mistakes by running
+the probes on the learner's code (through the worker) and on the mistake variants (here), and
+writes every result to a private copy of its stdout. It is a child subreaper: when grading ends,
+every process the worker started, setsid or not, is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import types
+from pathlib import Path
+from typing import Any, Callable
+
+import attnquiz
+from attnquiz.grading import procs
+from attnquiz.grading.proxy import RemoteError, WorkerClient, WorkerGone
+from attnquiz.grading.records import STATE, Candidate, Reporter, message_of
+
+NOT_LOADED = "not run: the file did not load"
+OUTPUT_CAP = 16 * 1024
+DEFAULT_MEMORY = 4 << 30
+
+
+class Judge:
+    def __init__(self, spec: dict[str, Any], reporter: Reporter) -> None:
+        self.spec = spec
+        self.reporter = reporter
+        self.deadline = time.monotonic() + float(spec["time_left"])
+        self.kata_dir = Path(spec["kata_dir"])
+        self.workdir = Path(spec["workdir"])
+        self.tail = bytearray()
+        self.client: WorkerClient | None = None
+
+    # --- the worker -----------------------------------------------------------------------
+
+    def start_worker(self) -> WorkerClient:
+        scratch = self.workdir / "scratch"
+        scratch.mkdir(mode=0o700)
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "attnquiz.grading.worker", str(to_worker_r), str(from_worker_w)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=scratch,
+            env=worker_env(scratch),
+            pass_fds=(to_worker_r, from_worker_w),
+            start_new_session=True,
+        )
+        os.close(to_worker_r)
+        os.close(from_worker_w)
+        threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True).start()
+        self.client = WorkerClient(proc, to_worker_w, from_worker_r, self.deadline, float(self.spec["timeout"]))
+        return self.client
+
+    def _drain(self, stream: Any) -> None:
+        while chunk := stream.read1(65536):
+            self.tail.extend(chunk)
+            if len(self.tail) > 2 * OUTPUT_CAP:
+                del self.tail[:-OUTPUT_CAP]
+
+    def last_output(self) -> str:
+        lines = [ln.strip() for ln in bytes(self.tail[-OUTPUT_CAP:]).decode("utf-8", "replace").splitlines() if ln.strip()]
+        return lines[-1][:200] if lines else ""
+
+    # --- grading ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        client = self.start_worker()
+        cands = [Candidate(c["id"], c["path"]) for c in self.spec["candidates"]]
+        try:
+            client.send(
+                "init",
+                candidates={c.id: c.path for c in cands},
+                forbidden=list(self.spec["forbidden"]),
+                exclude=excluded_paths(self.workdir),
+                scratch=str(self.workdir / "scratch"),
+                memory=int(self.spec.get("memory") or DEFAULT_MEMORY),
+                cpu=int(self.spec["cpu"]),
+                confine=os.environ.get("ATTNQUIZ_SANDBOX", "on") != "off",
+            )
+            import pytest  # while the worker imports torch
+            import torch  # noqa: F401
+
+            reference_source = (self.kata_dir / "reference.py").read_text(encoding="utf-8")
+            STATE.reference = load_source(reference_source, "reference")
+            STATE.reporter = self.reporter
+            STATE.client = client
+            confinement = client.receive()
+            if not confinement.get("files"):
+                self.reporter.write(kind="notice", text=f"file access is not confined: {confinement.get('reason')}")
+        except (WorkerGone, RemoteError) as exc:
+            hint = "; raise --memory if it is small (torch alone needs about 1 GiB)" if self.spec.get("memory", DEFAULT_MEMORY) < (2 << 30) else ""
+            self.fail_all(cands, f"the grading worker could not start: {self.worker_message(exc)}{hint}")
+            return
+        for cand in cands:
+            STATE.candidates[cand.id] = cand
+            self.load(cand)
+        if any(c.module is not None for c in cands):
+            self.run_suite(pytest)
+        self.after_suite(cands, reference_source)
+
+    def load(self, cand: Candidate) -> None:
+        assert self.client is not None
+        self.reporter.write(kind="start", cand=cand.id, check="loads")
+        self.client.current = cand.id
+        try:
+            out = self.client.request("load", cand=cand.id, symbols=list(self.spec["symbols"]))
+            ok, message = bool(out.get("ok")), str(out.get("message", ""))
+            if ok:
+                cand.module = out["module"]
+        except (WorkerGone, RemoteError, AttributeError, KeyError, TypeError) as exc:
+            ok, message = False, self.worker_message(exc)
+        gone = self.client.gone
+        status = "passed" if ok else "failed" if gone is None else "timeout" if gone.timed_out else "error"
+        self.reporter.write(kind="check", cand=cand.id, check="loads", status=status, message=message)
+        if not ok:
+            for test in self.spec["tests"]:
+                self.reporter.write(kind="check", cand=cand.id, check=test, status="error", message=NOT_LOADED)
+
+    def run_suite(self, pytest: types.ModuleType) -> None:
+        folder = self.workdir / f"suite-{secrets.token_hex(4)}"
+        folder.mkdir(mode=0o700)
+        suite = folder / "test_hidden.py"
+        shutil.copyfile(self.kata_dir / "test_hidden.py", suite)
+        from attnquiz.grading import suite as plugin
+
+        args = [
+            str(suite),
+            "-q", "-p", "no:cacheprovider", "-p", "no:doctest", "-p", "no:junitxml",
+            "-p", "no:pastebin", "-p", "no:legacypath", "-p", "no:stepwise",
+            "--assert=plain", "--noconftest", "--import-mode=importlib",
+            "-c", os.devnull, "--rootdir", str(folder), "-W", "ignore",
+            "--tb=no", "--no-header", "--disable-warnings", "-o", "console_output_style=classic",
+        ]  # fmt: skip
+        pytest.main(args, plugins=[plugin])
+
+    def after_suite(self, cands: list[Candidate], reference_source: str) -> None:
+        """Diagnosis for failed candidates, the showcase for passing ones, then what the worker's
+        guard saw (forbidden calls, monkeypatching) over the whole run, written last."""
+        loaded: dict[str, Any] = {}
+        for cand, (forbidden, tampered) in self.seen(cands).items():
+            cand.failed = cand.failed or bool(forbidden or tampered)
+        for cand in cands:
+            if cand.module is None or self.gone():
+                continue
+            assert self.client is not None
+            self.client.current = cand.id
+            if cand.failed:
+                loaded = loaded or load_mistakes(self.kata_dir, reference_source)
+                self.reporter.write(kind="diagnosis", cand=cand.id, items=diagnose(cand.module, STATE.reference, loaded))
+            elif self.spec.get("showcase"):
+                self.reporter.write(kind="showcase", cand=cand.id, text=self.showcase(cand))
+        for cand, (forbidden, tampered) in self.seen(cands).items():
+            for message in forbidden:
+                self.reporter.write(kind="forbidden", cand=cand.id, message=message)
+            if self.gone():
+                assert self.client is not None and self.client.gone is not None
+                result = "timeout" if self.client.gone.timed_out else "error"
+                message = message_of(self.client.after_gone())
+            elif cand.module is None:
+                result, message = "error", NOT_LOADED
+            elif tampered:
+                result, message = "failed", tampered
+            else:
+                result, message = "passed", ""
+            self.reporter.write(kind="check", cand=cand.id, check="no_tampering", status=result, message=message)
+            self.reporter.write(kind="done", cand=cand.id)
+
+    def seen(self, cands: list[Candidate]) -> dict[Candidate, tuple[list[str], str]]:
+        """Per candidate: the forbidden calls and the tampering the worker's guard reported."""
+        status = self.status()
+        out = {}
+        for cand in cands:
+            info = status.get(cand.id) if isinstance(status, dict) else None
+            info = info if isinstance(info, dict) else {}
+            forbidden = info.get("forbidden") if isinstance(info.get("forbidden"), list) else []
+            out[cand] = ([str(m)[:300] for m in forbidden][:10], str(info.get("tampered", ""))[:300])
+        return out
+
+    def status(self) -> Any:
+        assert self.client is not None
+        try:
+            return self.client.request("status")
+        except (WorkerGone, RemoteError):
+            return {}
+
+    def gone(self) -> bool:
+        return self.client is None or self.client.gone is not None
+
+    def showcase(self, cand: Candidate) -> str:
+        try:
+            module = load_file(self.kata_dir / self.spec["showcase"], "showcase")
+            return str(module.showcase(cand.module, self.kata_dir))
+        except Exception as exc:  # noqa: BLE001 - the learner's code runs inside
+            return f"(could not sample: {message_of(exc)})"
+
+    def worker_message(self, exc: BaseException) -> str:
+        text = message_of(exc)
+        last = self.last_output()
+        return f"{text}; last output: {last}" if last and isinstance(exc, WorkerGone) else text
+
+    def fail_all(self, cands: list[Candidate], message: str) -> None:
+        for cand in cands:
+            for check in ("loads", *self.spec["tests"], "no_tampering"):
+                self.reporter.write(kind="check", cand=cand.id, check=check, status="error", message=message)
+            self.reporter.write(kind="done", cand=cand.id)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def excluded_paths(workdir: Path) -> list[str]:
+    """What the worker may never read: attnquiz itself, its content, the learner's data, the judge's folder."""
+    from attnquiz.paths import _home_override, content_dir
+
+    package = Path(attnquiz.__file__).resolve().parent
+    paths = [package, content_dir("katas"), content_dir("questions"), workdir]
+    if (package.parent / "pyproject.toml").is_file():  # a source checkout: its history and builds hold the content too
+        paths += [package.parent / name for name in (".git", "build", "dist")]
+    # Any other copy on the path (a wheel left behind by an editable install, say) holds the content too.
+    paths += [Path(entry) / "attnquiz" for entry in sys.path if entry and (Path(entry) / "attnquiz").is_dir()]
+    home = _home_override()
+    if home is not None:
+        paths.append(home)
+    else:
+        import platformdirs
+
+        paths.append(Path(platformdirs.user_data_dir("attnquiz", appauthor=False)))
+    return [str(p) for p in paths]
+
+
+def worker_env(scratch: Path) -> dict[str, str]:
+    """The learner's environment, minus what would steer Python or pytest, plus a private home.
+
+    PYTHONPATH stays: from a source checkout the CLI put the package root there, so the worker
+    can import its own code (the sandbox then hides that folder again)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTNQUIZ_", "PYTEST_"))}
+    for key in ("PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONBREAKPOINT"):
+        env.pop(key, None)
+    env.update(
+        ATTNQUIZ_JUDGE_PID=str(os.getpid()),
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONIOENCODING="utf-8",
+        TMPDIR=str(scratch),
+        HOME=str(scratch),
+    )
+    return env
+
+
+def load_source(source: str, name: str) -> types.ModuleType:
+    """Grader-owned source as a module (registered only while it runs: dataclasses look it up)."""
+    private = f"_attnquiz_{name}_{secrets.token_hex(4)}"
+    module = types.ModuleType(private)
+    module.__file__ = f"<{name}>"
+    sys.modules[private] = module
+    try:
+        exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+    finally:
+        sys.modules.pop(private, None)
+    return module
+
+
+def load_file(path: Path, name: str) -> types.ModuleType:
+    return load_source(path.read_text(encoding="utf-8"), name)
+
+
+def load_mistakes(kata_dir: Path, reference_source: str) -> dict[str, Any]:
+    from attnquiz.katas import load_mistakes as parse
+
+    mistakes = parse(kata_dir)
+    return {
+        "mistakes": mistakes,
+        "variants": {m.name: load_source(m.apply(reference_source), f"mistake_{m.name}") for m in mistakes},
+        "probes": load_file(kata_dir / "mistakes.py", "probes").PROBES,
+    }
+
+
+def _run_probe(fn: Callable[[Any, Any], Any], module: Any, reference: Any) -> Any:
+    import torch
+
+    try:
+        out = fn(module, reference)
+    except Exception as exc:  # noqa: BLE001
+        return ("raised", getattr(exc, "remote_type", type(exc).__name__))
+    outs = out if isinstance(out, (tuple, list)) else [out]
+    tensors = [o.detach() for o in outs if isinstance(o, torch.Tensor)]
+    return [t.to(torch.float64) if t.is_floating_point() else t for t in tensors]
+
+
+def _same(a: Any, b: Any) -> bool:
+    import torch
+
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return a == b
+    if len(a) != len(b):
+        return False
+    return all(
+        x.shape == y.shape and x.dtype == y.dtype and torch.allclose(x, y, rtol=1e-5, atol=1e-7, equal_nan=True)
+        for x, y in zip(a, b)
+    )
+
+
+def diagnose(module: Any, reference: Any, loaded: dict[str, Any]) -> list[dict[str, Any]]:
+    """Which known mistakes reproduce the learner's output on the probes where it is wrong."""
+    probes, mistakes, variants = loaded["probes"], loaded["mistakes"], loaded["variants"]
+    cache = loaded.setdefault("cache", {})
+
+    def cached(key: str, mod: Any, probe: str) -> Any:
+        if (key, probe) not in cache:
+            cache[key, probe] = _run_probe(probes[probe], mod, reference)
+        return cache[key, probe]
+
+    learner = {p: _run_probe(fn, module, reference) for p, fn in probes.items()}
+    wrong = [p for p in probes if not _same(learner[p], cached("<ref>", reference, p))]
+    if not wrong:
+        return []
+    scored = []
+    for m in mistakes:
+        hits = sum(_same(learner[p], cached(m.name, variants[m.name], p)) for p in wrong)
+        if hits:
+            scored.append((hits, m))
+    scored.sort(key=lambda s: -s[0])
+    full = [m for hits, m in scored if hits == len(wrong)]
+    chosen = [(m, True) for m in full] or [(m, False) for _, m in scored[:2]]
+    return [{"mistake": m.name, "title": m.title, "fix": m.fix, "full": f} for m, f in chosen]
+
+
+def main() -> None:
+    token = sys.stdin.readline().strip()
+    spec = json.loads(sys.stdin.readline())
+    def on_term(signum: int, frame: Any) -> None:  # the CLI's time limit, or the CLI died
+        procs.kill_descendants()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    procs.die_with_parent(int(os.environ.pop("ATTNQUIZ_CLI_PID", "0") or 0), signal.SIGTERM)
+    procs.become_subreaper()
+    report_fd = os.dup(1)  # the report's private channel; fd 1 itself goes nowhere
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    sys.stdout = open(os.devnull, "w")
+    judge = Judge(spec, Reporter(report_fd, token))
+    try:
+        judge.run()
+    finally:
+        if judge.client is not None:
+            judge.client.stop("grading ended")
+        procs.kill_descendants()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException:  # noqa: BLE001 - the CLI counts missing results as failures
+        import traceback
+
+        traceback.print_exc(limit=5)
+        sys.stderr.flush()
+        os._exit(3)
+    os._exit(0)

@@ -1,0 +1,53 @@
+"""What the judge keeps about a grading run and how it reports it; light, so the judge can start
+the worker before it imports torch and pytest (the suite's plugin, attnquiz.grading.suite)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from attnquiz.grading.proxy import Remote, RemoteError
+
+MESSAGE_CHARS = 600
+
+
+@dataclass(eq=False)
+class Candidate:
+    id: str
+    path: str
+    module: Optional[Remote] = None
+    failed: bool = False
+
+
+class Reporter:
+    """JSON lines on the judge's private report pipe, each carrying the run's token."""
+
+    def __init__(self, fd: int, token: str) -> None:
+        self.fd, self.token = fd, token
+
+    def write(self, **record: Any) -> None:
+        data = (json.dumps({**record, "token": self.token}, ensure_ascii=True) + "\n").encode("ascii")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+
+@dataclass
+class State:
+    candidates: dict[str, Candidate] = field(default_factory=dict)
+    reference: Any = None
+    reporter: Optional[Reporter] = None
+    client: Any = None  # the WorkerClient: told which candidate each check is for
+
+
+STATE = State()
+
+
+def message_of(exc: BaseException) -> str:
+    if isinstance(exc, (AssertionError, RemoteError)) and str(exc):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "…"

@@ -1,0 +1,164 @@
+"""What a hidden suite sees, inside the judge: the pytest plugin and the `h` helpers.
+
+Every hidden test takes `sol` (a proxy to the learner's module in the sandboxed worker,
+parametrized over the candidates of this run), `ref` (the reference module, here in the judge)
+and `h` (comparisons in float64 with per-dtype tolerances, and the requests a plain call cannot
+express: gradients, forward hooks, isinstance). Results stream to the report as soon as they are
+known, so a grading stopped at its time limit still tells which checks finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pytest
+import torch
+
+from attnquiz.grading.proxy import Remote, WorkerGone, client_of, ref_of
+from attnquiz.grading.records import STATE, message_of
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "sol" in metafunc.fixturenames:
+        cands = [c for c in STATE.candidates.values() if c.module is not None]
+        metafunc.parametrize("sol", [c.module for c in cands], ids=[c.id for c in cands])
+
+
+@pytest.fixture
+def ref() -> Any:
+    return STATE.reference
+
+
+@pytest.fixture
+def h() -> "Helpers":
+    return Helpers()
+
+
+def _ids(item: pytest.Item) -> tuple[str, str]:
+    cid = item.callspec.id if hasattr(item, "callspec") else "c?"
+    name = getattr(item, "originalname", item.name)
+    return cid, name[5:] if name.startswith("test_") else name
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
+    cid = nodeid.rsplit("[", 1)[-1].rstrip("]") if "[" in nodeid else "c?"
+    name = nodeid.split("::")[-1].split("[")[0]
+    assert STATE.reporter is not None
+    if STATE.client is not None:
+        STATE.client.current = cid
+    STATE.reporter.write(kind="start", cand=cid, check=name[5:] if name.startswith("test_") else name)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    cid, name = _ids(item)
+    if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
+        if call.excinfo is None:
+            status, message = "passed", ""
+        else:
+            exc = call.excinfo.value
+            gone = isinstance(exc, WorkerGone)
+            status = "timeout" if gone and exc.timed_out else "error" if gone else "failed"
+            if call.when == "setup":
+                status = "error"
+            message = message_of(exc)
+            STATE.candidates[cid].failed = True
+        assert STATE.reporter is not None
+        STATE.reporter.write(kind="check", cand=cid, check=name, status=status, message=message)
+    return report
+
+
+class Helpers:
+    """The `h` fixture: comparisons against the float64 reference, and worker requests."""
+
+    TOLERANCES = {"float64": (1e-7, 1e-9), "float32": (1e-4, 1e-5), "bfloat16": (3e-2, 3e-2), "float16": (1e-2, 1e-3)}
+
+    def tensor(self, actual: Any, what: str) -> torch.Tensor:
+        if not isinstance(actual, torch.Tensor):
+            kind = actual.remote_type if isinstance(actual, Remote) else type(actual).__name__
+            raise AssertionError(f"{what}: expected a torch.Tensor, got {kind}")
+        return actual
+
+    def close(self, actual: Any, expected: torch.Tensor, what: str, dtype: Any = None) -> None:
+        """Same shape, (dtype,) no NaN, and close to the float64 reference within the dtype's tolerance."""
+        actual = self.tensor(actual, what)
+        if tuple(actual.shape) != tuple(expected.shape):
+            raise AssertionError(f"{what}: shape {tuple(actual.shape)}, expected {tuple(expected.shape)}")
+        if dtype is not None and actual.dtype != dtype:
+            raise AssertionError(f"{what}: dtype {actual.dtype}, expected {dtype} (keep the input's dtype)")
+        a = actual.detach().to(torch.float64)
+        e = expected.detach().to(torch.float64)
+        nan = torch.isnan(a) & ~torch.isnan(e)
+        if bool(nan.any()):
+            idx = tuple(int(i) for i in nan.nonzero()[0])
+            raise AssertionError(f"{what}: NaN at index {idx} where the reference is finite")
+        rtol, atol = self.TOLERANCES.get(str(actual.dtype).replace("torch.", ""), (1e-4, 1e-5))
+        if not torch.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
+            diff = (a - e).abs().nan_to_num(nan=float("inf"), posinf=float("inf"))
+            flat = int(diff.argmax())
+            idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), diff.shape))
+            raise AssertionError(
+                f"{what}: differs from the reference by {float(diff.max()):.3g} at index {idx} "
+                f"(got {float(a[idx]):.4g}, expected {float(e[idx]):.4g})"
+            )
+
+    def equal(self, actual: Any, expected: torch.Tensor, what: str) -> None:
+        """Exactly equal integer tensors (token ids)."""
+        actual = self.tensor(actual, what)
+        if tuple(actual.shape) != tuple(expected.shape):
+            raise AssertionError(f"{what}: shape {tuple(actual.shape)}, expected {tuple(expected.shape)}")
+        if actual.dtype != expected.dtype:
+            raise AssertionError(f"{what}: dtype {actual.dtype}, expected {expected.dtype}")
+        diff = (actual != expected).nonzero()
+        if len(diff):
+            idx = tuple(int(i) for i in diff[0])
+            raise AssertionError(f"{what}: differs at index {idx} (got {int(actual[idx])}, expected {int(expected[idx])})")
+
+    # --- requests a plain call cannot express -------------------------------------------------
+
+    def grad(self, fn: Remote, *args: Any, upstream: Any, wrt: tuple[int, ...] = (), params: Optional[Remote] = None, **kwargs: Any) -> "Grads":
+        """Call FN(*args) in the worker with gradients on the args at WRT, backward with UPSTREAM
+        (a tensor, or one per output, None to skip one); gradients of PARAMS' parameters too."""
+        client = client_of(fn)
+        extra = {"params": ref_of(params)} if params is not None else {}
+        out = client.request("grad", obj=ref_of(fn), args=list(args), kwargs=kwargs, wrt=list(wrt), upstream=upstream, **extra)
+        if not isinstance(out, dict):
+            raise AssertionError("the worker's gradient answer is malformed")
+        return Grads(out.get("output"), list(out.get("tracked") or []), list(out.get("inputs") or []), dict((k, v) for k, v in out.get("params") or []))
+
+    def call_keeping_args(self, fn: Remote, *args: Any, **kwargs: Any) -> tuple[Any, list[Any]]:
+        """FN(*args) and the arguments as the learner's code left them (in-place changes show)."""
+        out = client_of(fn).request("call", obj=ref_of(fn), args=list(args), kwargs=kwargs, return_args=True)
+        if not isinstance(out, dict) or not isinstance(out.get("args"), list):
+            raise AssertionError("the worker's answer is malformed")
+        return out.get("value"), out["args"]
+
+    def watch(self, module: Remote) -> "Watch":
+        """Start recording whether each forward call of MODULE builds an autograd graph."""
+        return Watch(module, int(client_of(module).request("watch", obj=ref_of(module))))
+
+    def isinstance(self, obj: Any, dotted: str) -> bool:
+        """isinstance in the worker against a torch class named like `torch.nn.Linear`."""
+        if not isinstance(obj, Remote):
+            return False
+        return client_of(obj).request("isinstance", obj=ref_of(obj), cls=dotted) is True
+
+
+@dataclass
+class Grads:
+    output: Any
+    tracked: list[bool]  # per upstream-carrying output: does it require grad?
+    inputs: list[Any]  # gradient per `wrt` argument (None: none reaches it)
+    params: dict[str, Any]  # parameter name -> gradient (None: none reaches it)
+
+
+@dataclass
+class Watch:
+    module: Remote
+    id: int
+
+    def seen(self) -> list[bool]:
+        return list(client_of(self.module).request("watched", id=self.id) or [])
