@@ -66,6 +66,10 @@ def test_remote_errors_are_the_builtin_exception_of_the_same_name():
     err = proxy.remote_error("ValueError", "3 heads do not divide 10", 12)
     assert isinstance(err, ValueError) and isinstance(err, proxy.RemoteError)
     assert "line 12" in str(err) and err.remote_type == "ValueError"
+    for kind in ("MemoryError", "OSError", "UnicodeDecodeError"):  # builtins with constructors of their own
+        err = proxy.remote_error(kind, "x", 3)
+        assert isinstance(err, proxy.RemoteError) and err.remote_type == kind and "line 3" in str(err)
+    assert isinstance(proxy.remote_error("MemoryError", "x", None), MemoryError)
     for kind in ("SystemExit", "KeyboardInterrupt", "AssertionError", "Skipped", "NoSuchError"):
         err = proxy.remote_error(kind, "x", None)
         assert type(err).__mro__[1:] == (proxy.RemoteError, Exception, BaseException, object), kind

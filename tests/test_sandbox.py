@@ -307,7 +307,7 @@ def test_memory_limit_turns_a_huge_allocation_into_memory_error(tmp_path) -> Non
     out = run_child("""
         import resource
         sandbox.set_limits(memory_bytes=2 << 30)
-        OUT["as"] = list(resource.getrlimit(resource.RLIMIT_AS))
+        OUT["as"] = list(resource.getrlimit(resource.RLIMIT_DATA))
         OUT["core"] = list(resource.getrlimit(resource.RLIMIT_CORE))
         OUT["alloc"] = attempt(lambda: bytearray(8 << 30) and None)
     """, tmp_path)
@@ -319,12 +319,12 @@ def test_limits_are_clamped_to_the_hard_limit(tmp_path) -> None:
         import resource
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 200), 200))
-        memory = resource.getrlimit(resource.RLIMIT_AS)
+        memory = resource.getrlimit(resource.RLIMIT_DATA)
         sandbox.set_limits(cpu_seconds=90, file_bytes=1 << 20, open_files=100_000)
         OUT["cpu"] = list(resource.getrlimit(resource.RLIMIT_CPU))
         OUT["fsize"] = list(resource.getrlimit(resource.RLIMIT_FSIZE))
         OUT["nofile"] = list(resource.getrlimit(resource.RLIMIT_NOFILE))
-        OUT["as_untouched"] = resource.getrlimit(resource.RLIMIT_AS) == memory
+        OUT["as_untouched"] = resource.getrlimit(resource.RLIMIT_DATA) == memory
         OUT["big_write"] = attempt(lambda: write(Path(ARGS["tmp"]) / "big", "x" * (2 << 20)))
     """, tmp_path, tmp=str(tmp_path))
     assert out == {"cpu": [90, 95], "fsize": [1 << 20, 1 << 20], "nofile": [200, 200],

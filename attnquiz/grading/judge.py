@@ -257,6 +257,7 @@ def worker_env(scratch: Path) -> dict[str, str]:
         PYTHONIOENCODING="utf-8",
         TMPDIR=str(scratch),
         HOME=str(scratch),
+        CUDA_VISIBLE_DEVICES="",  # grading runs on the CPU: no GPU driver start-up in the worker
     )
     return env
 

@@ -49,8 +49,11 @@ def remote_error(kind: str, message: str, line: Optional[int]) -> RemoteError:
         bases = (RemoteError, base) if ok else (RemoteError,)
         cls = _ERROR_CLASSES[key] = type(f"Remote{kind if ok else 'Error'}", bases, {})
     where = f" (at line {line} of your file)" if line else ""
-    exc = cls.__new__(cls)
-    Exception.__init__(exc, f"{kind}: {message}{where}".rstrip(": "))
+    text = f"{kind}: {message}{where}".rstrip(": ")
+    try:
+        exc = cls(text)
+    except TypeError:  # a builtin whose constructor wants more (UnicodeDecodeError...)
+        exc = RemoteError(text)
     exc.remote_type, exc.line = kind, line
     return exc
 

@@ -342,7 +342,9 @@ def set_limits(
     """
     _lower(resource.RLIMIT_CORE, 0)
     if memory_bytes is not None:
-        _lower(resource.RLIMIT_AS, memory_bytes)
+        # RLIMIT_DATA counts what a process writes (heap, anonymous maps), not the address space
+        # a CUDA build of torch reserves without using, which RLIMIT_AS would count against it.
+        _lower(getattr(resource, "RLIMIT_DATA", resource.RLIMIT_AS), memory_bytes)
     if cpu_seconds is not None:
         _lower(resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 5)
     if file_bytes is not None:
