@@ -16,7 +16,6 @@ import builtins
 import os
 import signal
 import subprocess
-import time
 from typing import Any, NoReturn, Optional
 
 from attnquiz.grading import protocol
@@ -149,8 +148,6 @@ class WorkerClient:
     def _from_ref(self, ref: protocol.Ref) -> "Remote":
         return Remote(self, ref)
 
-    def time_left(self) -> float:
-        return self.deadline - time.monotonic()
 
 
 def _to_ref(obj: Any) -> Any:
