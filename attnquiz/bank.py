@@ -74,7 +74,8 @@ class Question:
     line: int = 0
     code: str | None = None
     language: str = "python"
-    choices: tuple[dict[str, str], ...] = ()
+    choices: tuple[dict[str, Any], ...] = ()  # {"en", "zh"} and optionally "why": {"en", "zh"}
+    ordered: bool = False  # keep the choices in the written order instead of shuffling them
     answer: Any = None
     tolerance: float = 0.0
     unit: str | dict[str, str] | None = None
@@ -322,7 +323,8 @@ def _describe(error: Any, question: Any, path: list[Any]) -> tuple[str, str | No
     if kind == "AdditionalProperties":
         names = list(error.kind.unexpected)
         prefix = f"{where}: " if where else ""
-        allowed = "en, zh" if path and (path[-1] in _TEXT_FIELDS or path[0] == "choices") else None
+        is_choice = path and path[0] == "choices" and len(path) == 2
+        allowed = "en, zh, why" if is_choice else "en, zh" if path and (path[-1] in _TEXT_FIELDS or path[0] == "choices") else None
         hint = f"; allowed: {allowed}" if allowed else "; see attnquiz/schema/question-bank.schema.json"
         return f"{prefix}unknown field '{names[0]}'{hint}", names[0]
     if kind == "FalseSchema":
@@ -404,6 +406,7 @@ def _to_question(q: dict[str, Any], file: str, line: int) -> Question:
         code=q.get("code"),
         language=q.get("language", "python"),
         choices=tuple(q.get("choices") or ()),
+        ordered=bool(q.get("ordered", False)),
         answer=q.get("answer"),
         tolerance=float(q.get("tolerance", 0.0)),
         unit=q.get("unit"),

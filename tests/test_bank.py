@@ -256,3 +256,27 @@ def test_bank_check_cli_never_tracebacks(tmp_path, content):
 def test_a_huge_wrong_value_is_quoted_briefly(tmp_path):
     found = problems_of(write(tmp_path, 'questions: "' + "x" * 100_000 + '"\n'))
     assert len(found) == 1 and "is not of type" in found[0] and len(found[0]) < 250, found[0][:300]
+
+
+def test_a_choice_may_carry_its_reason_and_a_question_may_keep_its_order(tmp_path):
+    text = """questions:
+  - id: t.reasons
+    topic: t
+    difficulty: easy
+    type: single
+    ordered: true
+    prompt: {en: Pick one, zh: 选一个}
+    choices:
+      - {en: Right, zh: 对, why: {en: Because it is, zh: 因为它对}}
+      - {en: Wrong, zh: 错}
+    answer: A
+    explanation: {en: E, zh: 解}
+    source: s
+"""
+    questions, problems = bank.load_file(write(tmp_path, text))
+    assert problems == []
+    assert questions[0].ordered is True and questions[0].choices[0]["why"]["zh"] == "因为它对"
+    found = problems_of(write(tmp_path, text.replace("why: {en: Because it is, zh: 因为它对}", "why: {en: Because it is}")))
+    assert len(found) == 1 and "missing Chinese translation" in found[0] and "why" in found[0], found
+    found = problems_of(write(tmp_path, text.replace("why:", "wy:")))
+    assert len(found) == 1 and "unknown field 'wy'" in found[0] and "why" in found[0], found
