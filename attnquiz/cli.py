@@ -86,6 +86,7 @@ def ask(
     due_only: bool = typer.Option(False, "--due", help="Only reviews that are due now."),
     new_only: bool = typer.Option(False, "--new", help="Only questions you have never answered."),
     everything: bool = typer.Option(False, "--all", help="Ignore the review schedule: every matching question, in random order."),
+    weak: bool = typer.Option(False, "--weak", help="Drill what you know least: answered questions, weakest topic and lowest recall first, due or not."),
 ) -> None:
     """Quiz yourself: due reviews first, then new questions. Answers come one per line, so a session can be piped in.
 
@@ -93,28 +94,37 @@ def ask(
     """
     from attnquiz import render, schedule
     from attnquiz.bank import load_bank
-    from attnquiz.quiz import check_count, select
+    from attnquiz.i18n import t
+    from attnquiz.quiz import check_count, presented, select
     from attnquiz.store import Store
 
     language = resolve_lang(lang)
     if difficulty is not None and difficulty not in ("easy", "medium", "hard"):
         raise UsageError(f"--difficulty {difficulty}: choose easy, medium or hard")
-    if due_only + new_only + everything > 1:
-        raise UsageError("--due, --new and --all: choose one")
+    if due_only + new_only + everything + weak > 1:
+        raise UsageError("--due, --new, --all and --weak: choose one")
     mode = "due" if due_only else "new" if new_only else "all" if everything else "default"
     check_count(count)
     bank = load_bank(bank_paths or ())
     pool = select(bank, topics=topic or (), qtype=qtype, difficulty=difficulty, qid=qid, seed=seed)
     with Store.open() as store:
         started = schedule.now()
-        plan = schedule.plan(pool, store.due_dates(), "all" if qid else mode, started, count)
-        if not plan.questions:
-            console.print(render.nothing_to_ask(mode, plan.next_due, started, language))
-            return
-        if plan.ahead:
-            console.print(render.ahead_notice(plan.next_due, started, language), style="yellow")
+        if weak and not qid:
+            cards = {qid_: card.card for qid_, card in store.cards().items()}
+            questions = schedule.weakest(pool, cards, started, count)
+            if not questions:
+                console.print(t("nothing_weak", language))
+                return
+        else:
+            plan = schedule.plan(pool, store.due_dates(), "all" if qid else mode, started, count)
+            if not plan.questions:
+                console.print(render.nothing_to_ask(mode, plan.next_due, started, language))
+                return
+            if plan.ahead:
+                console.print(render.ahead_notice(plan.next_due, started, language), style="yellow")
+            questions = plan.questions
         store.begin_session(started)
-        _run_session(store, plan.questions, language)
+        _run_session(store, presented(questions, seed), language)
         render.next_reviews(console, store.due_dates(), bank, schedule.now(), language)
 
 

@@ -13,8 +13,8 @@ import random
 import re
 import time
 import unicodedata
-from dataclasses import dataclass, field
-from typing import Sequence
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple, Sequence
 
 from attnquiz.bank import TYPES, Bank, Question, index_letter, normalize
 from attnquiz.errors import UsageError
@@ -293,6 +293,67 @@ def _is_cjk(ch: str) -> bool:
     return "\u2e80" <= ch <= "\u9fff"
 
 
+# --------------------------------------------------------------------------- presenting
+
+
+def shuffled(question: Question, rng: random.Random) -> Question:
+    """The question with its choices in a fresh order and its answer letters to match.
+
+    A learner who remembers "it was C" learns nothing; the content must be recognised. Questions
+    marked `ordered` (options that count up, "all of the above") keep the written order; progress
+    is keyed on the question id, never on a letter.
+    """
+    if not question.choices or question.ordered or question.answer is None:
+        return question
+    order = list(range(len(question.choices)))
+    rng.shuffle(order)
+    position = {original: shown for shown, original in enumerate(order)}
+    letters = [index_letter(position[i]) for i in question.correct_indices()]
+    answer = sorted(letters) if isinstance(question.answer, list) else letters[0]
+    return replace(question, choices=tuple(question.choices[i] for i in order), answer=answer)
+
+
+def presented(questions: Sequence[Question], seed: int | None = None) -> list[Question]:
+    """The questions as a session asks them: each one's choices shuffled (reproducibly, with a seed)."""
+    rng = random.Random(None if seed is None else f"choices:{seed}")
+    return [shuffled(q, rng) for q in questions]
+
+
+class Relation(NamedTuple):
+    """How a wrong number relates to the answer, when that says something (an i18n key and its values)."""
+
+    key: str
+    args: dict[str, str]
+
+
+def numeric_relation(value: float, target: float) -> Relation | None:
+    """Off by ×2 or ×½, a power of 2 or 10, ×8 (bits vs bytes), 1024 vs 1000 (GiB vs GB), the sign."""
+    if value == 0 or target == 0 or not math.isfinite(value / target):
+        return None
+    ratio = value / target
+
+    def near(x: float) -> bool:
+        return abs(ratio - x) <= 1e-3 * abs(x)
+
+    if near(-1):
+        return Relation("rel_sign", {})
+    if ratio < 0:
+        return None
+    for power in (1, 2, 3, 4):  # 1024 vs 1000: KiB/MiB/GiB/TiB read as KB/MB/GB/TB
+        if near(1.024**power) or near(1.024**-power):
+            return Relation("rel_binary", {})
+    if near(8) or near(1 / 8):
+        return Relation("rel_bits_bytes", {"times": "8" if ratio > 1 else "1/8"})
+    if near(2) or near(0.5):
+        return Relation("rel_double" if ratio > 1 else "rel_half", {})
+    exponent2, exponent10 = math.log2(ratio), math.log10(ratio)
+    if abs(exponent10 - round(exponent10)) < 1e-6 and round(exponent10) != 0:
+        return Relation("rel_pow10", {"n": f"{round(exponent10):+d}"})
+    if abs(exponent2 - round(exponent2)) < 1e-6 and round(exponent2) != 0:
+        return Relation("rel_pow2", {"n": f"{round(exponent2):+d}"})
+    return None
+
+
 # --------------------------------------------------------------------------- verdicts
 
 
@@ -301,6 +362,8 @@ class Verdict:
     correct: bool
     typo: bool = False
     skipped: bool = False
+    picked: tuple[int, ...] = ()  # choice questions: the options the learner picked (0-based, as shown)
+    value: float | None = None  # numeric: the number the learner typed, as read
 
 
 def check(question: Question, text: str) -> Verdict:
@@ -314,17 +377,18 @@ def check(question: Question, text: str) -> Verdict:
         return Verdict(False, skipped=True)
     mode = question.answer_mode
     if mode == "single":
-        return Verdict(parse_choice(text, len(question.choices)) in question.correct_indices())
+        pick = parse_choice(text, len(question.choices))
+        return Verdict(pick in question.correct_indices(), picked=(pick,))
     if mode == "multi":
         picks = tuple(parse_choices(text, len(question.choices)))
-        return Verdict(picks == question.correct_indices())
+        return Verdict(picks == question.correct_indices(), picked=picks)
     if mode == "truefalse":
         return Verdict(parse_bool(text) is question.answer)
     if mode == "numeric":
         value = parse_number(text)
         target = float(question.answer)
         slack = question.tolerance + 1e-9 * max(1.0, abs(target))
-        return Verdict(abs(value - target) <= slack)
+        return Verdict(abs(value - target) <= slack, value=value)
     if mode == "short":
         correct, typo = match_short(text, question.accept)
         return Verdict(correct, typo=typo)
@@ -380,9 +444,13 @@ class Session:
         return dict(sorted(scores.items()))
 
     def to_review(self) -> list[Question]:
-        """Questions missed (or rated Again/Hard), each once, in the order asked."""
+        """Questions missed, each once, in the order asked: exactly those the score counts wrong.
+
+        A recall rated Hard was recalled (with effort): it counts as right and is not listed; FSRS
+        already brings it back sooner than a Good one. Again counts as wrong and is listed.
+        """
         seen: dict[str, Question] = {}
         for r in self.results:
-            if not r.correct or r.rating in ("again", "hard"):
+            if not r.correct:
                 seen.setdefault(r.question.id, r.question)
         return list(seen.values())

@@ -16,7 +16,10 @@ from attnquiz.bank import Bank, Question, index_letter
 from attnquiz.i18n import t
 from attnquiz.markup import highlight_python
 from attnquiz.markup import render as markdown
-from attnquiz.quiz import Session, Verdict
+from attnquiz.quiz import Session, Verdict, numeric_relation
+
+
+NEXT_REVIEW_GROUPS = 4  # "Next reviews" names this many groups, then "…"
 
 
 def _code(question: Question) -> RenderableType:
@@ -85,8 +88,40 @@ def verdict_panel(question: Question, verdict: Verdict, lang: str) -> Panel:
     parts: list[RenderableType] = [Text(f"{mark} {head}", style=f"bold {style}")]
     if not verdict.correct or verdict.typo or question.answer_mode == "short":
         parts.append(Text.assemble((f"{t('answer_is', lang)}{t('colon', lang)}", "bold"), answer_text(question, lang)))
+    parts.extend(_what_was_wrong(question, verdict, lang))
     parts.extend(_explanation(question, lang))
     return Panel(Group(*parts), border_style=style, padding=(0, 1))
+
+
+def _what_was_wrong(question: Question, verdict: Verdict, lang: str) -> list[RenderableType]:
+    """Feedback on the answer itself: which picks were wrong or missing and why, how a number is off."""
+    colon = t("colon", lang)
+    lines: list[RenderableType] = []
+    if verdict.picked and not verdict.correct:
+        right = set(question.correct_indices())
+        wrong = [i for i in verdict.picked if i not in right]
+        missed = [i for i in sorted(right) if i not in verdict.picked]
+        if question.answer_mode == "multi":
+            if wrong:
+                lines.append(Text.assemble((t("wrong_picks", lang) + colon, "bold"), ", ".join(index_letter(i) for i in wrong)))
+            if missed:
+                lines.append(Text.assemble((t("missed_picks", lang) + colon, "bold"), ", ".join(index_letter(i) for i in missed)))
+        for i in wrong:
+            why = question.choices[i].get("why")
+            if why:
+                lines.append(Text.assemble((f"{index_letter(i)}. ", "bold"), (why[lang], "italic")))
+    elif verdict.picked and verdict.correct:
+        why = question.choices[verdict.picked[0]].get("why") if question.answer_mode == "single" else None
+        if why:
+            lines.append(Text(why[lang], style="italic"))
+    if verdict.value is not None and not verdict.correct:
+        shown = f"{verdict.value:,.0f}" if verdict.value == int(verdict.value) and abs(verdict.value) < 1e15 else f"{verdict.value:g}"
+        said = t("you_typed", lang, value=shown)
+        relation = numeric_relation(verdict.value, float(question.answer))
+        if relation is not None:
+            said += f"{t('colon', lang)}{t(relation.key, lang, **relation.args)}"
+        lines.append(Text(said))
+    return lines
 
 
 def recall_panel(question: Question, mentioned: list[bool], lang: str) -> Panel:
@@ -144,9 +179,12 @@ def next_reviews(console: Console, due_by_id: Mapping[str, datetime], bank: Bank
     buckets = schedule.upcoming(dues, at)
     if not buckets:
         return
+    shown = buckets[:NEXT_REVIEW_GROUPS]
     items = t("list_sep", lang).join(
-        t("review_bucket", lang, count=count, when=_bucket_text(bucket, lang)) for bucket, count in buckets
+        t("review_bucket", lang, count=count, when=_bucket_text(bucket, lang)) for bucket, count in shown
     )
+    if len(buckets) > len(shown):  # say that the list goes on
+        items += t("list_sep", lang) + t("more_buckets", lang)
     console.print(t("next_reviews", lang, items=items), style="cyan")
 
 

@@ -121,6 +121,20 @@ def plan(
     return Plan(chosen[:count] if count else chosen, ahead, next_due)
 
 
+def weakest(pool: Sequence[Question], cards_json: Mapping[str, str], at: datetime, count: int | None = None) -> list[Question]:
+    """The drill for the week before: answered questions, weakest topic first (its mean recall
+    probability), and within a topic the question least likely to be recalled now; due or not.
+    Ties keep the pool's seeded order."""
+    recall = {q.id: retrievability(cards_json[q.id], at) for q in pool if q.id in cards_json}
+    by_topic: dict[str, list[float]] = {}
+    for q in pool:
+        if q.id in recall:
+            by_topic.setdefault(q.topic, []).append(recall[q.id])
+    topic_mean = {topic: sum(values) / len(values) for topic, values in by_topic.items()}
+    chosen = sorted((q for q in pool if q.id in recall), key=lambda q: (topic_mean[q.topic], recall[q.id]))
+    return chosen[:count] if count else chosen
+
+
 # --------------------------------------------------------------------------- when reviews fall
 
 
@@ -143,15 +157,16 @@ def when(due: datetime, at: datetime) -> When:
     return When("days", max(1, round(seconds / 86400)))
 
 
-def upcoming(dues: Iterable[datetime], at: datetime, limit: int = 4) -> list[tuple[When, int]]:
-    """The next `limit` buckets of reviews, soonest first, each with how many fall in it."""
+def upcoming(dues: Iterable[datetime], at: datetime, limit: int | None = None) -> list[tuple[When, int]]:
+    """The buckets of reviews (the first `limit`, if given), soonest first, each with how many fall in it."""
     counts: dict[When, int] = {}
     first: dict[When, datetime] = {}
     for due in sorted(dues):
         bucket = when(due, at)
         counts[bucket] = counts.get(bucket, 0) + 1
         first.setdefault(bucket, due)
-    return [(bucket, counts[bucket]) for bucket in sorted(counts, key=first.__getitem__)][:limit]
+    ordered = [(bucket, counts[bucket]) for bucket in sorted(counts, key=first.__getitem__)]
+    return ordered if limit is None else ordered[:limit]
 
 
 def within(due: datetime, at: datetime, days: float) -> bool:

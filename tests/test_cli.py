@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,29 +15,30 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from attnquiz.bank import Bank, check as check_bank
+from attnquiz.bank import Bank, check as check_bank, index_letter
 from attnquiz.cli import app
-from attnquiz.quiz import select
+from attnquiz.quiz import presented, select
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = check_bank([DATA])[0]
+# Choice questions are answered by the option's text ({...}): their letters change with the shuffle.
 RIGHT = {
-    "sample.single": ["b"],
-    "sample.multi": ["a,b,d"],
+    "sample.single": ["{softmax}"],
+    "sample.multi": ["{queries},{keys},{values}"],
     "sample.truefalse": ["f"],
     "sample.numeric": ["4*512**2 + 4*512"],
     "sample.short": ["square root of d_k"],
     "sample.recall": ["a weighted sum of values, weights from query key similarity", "3"],
-    "sample.bug": ["A"],
+    "sample.bug": ["{@right}"],
 }
 WRONG = {
-    "sample.single": ["a"],
-    "sample.multi": ["a"],
+    "sample.single": ["{ReLU}"],
+    "sample.multi": ["{queries}"],
     "sample.truefalse": ["t"],
     "sample.numeric": ["512"],
     "sample.short": ["d_k"],
     "sample.recall": ["no idea", "1"],
-    "sample.bug": ["B"],
+    "sample.bug": ["{@wrong}"],
 }
 SAMPLE_ARGS = ["--bank", str(DATA), "--topic", "sample", "--topic", "sample-numbers"]
 
@@ -50,8 +52,22 @@ def attnquiz(*args: str, stdin: str = "", env: dict[str, str] | None = None, tim
 
 
 def script(seed: int, answers: dict[str, list[str]]) -> str:
-    order = select(Bank(SAMPLE), topics=["sample", "sample-numbers"], seed=seed)
-    return "".join(line + "\n" for q in order for line in answers[q.id])
+    """The learner's lines for a seeded session; {text} becomes the letter that option has this time."""
+    order = presented(select(Bank(SAMPLE), topics=["sample", "sample-numbers"], seed=seed), seed)
+    return "".join(_letters(q, line) + "\n" for q in order for line in answers[q.id])
+
+
+def _letters(question, line: str) -> str:
+    def letter(match: re.Match) -> str:
+        text = match.group(1)
+        if text.startswith("@"):  # the right option, or the first wrong one
+            right = question.correct_indices()
+            i = right[0] if text == "@right" else next(i for i in range(len(question.choices)) if i not in right)
+        else:
+            i = next(i for i, c in enumerate(question.choices) if c["en"] == text)
+        return index_letter(i)
+
+    return re.sub(r"\{([^}]+)\}", letter, line)
 
 
 def test_scripted_session_all_right():
@@ -298,3 +314,76 @@ def test_the_readme_scripted_example_answers_correctly(tmp_path):
     result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60, env={**os.environ, "ATTNQUIZ_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "✓ Correct" in result.stdout and "1/1  100%" in result.stdout
+
+
+SHUFFLED = Path(__file__).parent / "data-shuffle"
+
+
+def _shown(qid: str, seed: int):
+    question = next(q for q in check_bank([SHUFFLED])[0] if q.id == qid)
+    return presented([question], seed)[0]
+
+
+@pytest.mark.parametrize("lang, reason", [("en", "ReLU keeps scores unnormalised"), ("zh", "ReLU 不做归一化")])
+def test_a_wrong_pick_is_told_why_it_is_wrong(lang, reason):
+    line = _letters(_shown("shuffle.single", 3), "{ReLU}")
+    result = attnquiz("ask", "--bank", str(SHUFFLED), "--id", "shuffle.single", "--seed", "3", "--lang", lang, stdin=line + "\n")
+    assert result.returncode == 0, result.stderr
+    assert reason in result.stdout and ("Not quite" in result.stdout or "不对" in result.stdout)
+
+
+def test_multiple_answers_say_which_picks_were_wrong_and_which_were_missed():
+    shown = _shown("shuffle.multi", 4)
+    line = _letters(shown, "{queries},{the softmax temperature}")
+    result = attnquiz("ask", "--bank", str(SHUFFLED), "--id", "shuffle.multi", "--seed", "4", "--lang", "en", stdin=line + "\n")
+    out = " ".join(result.stdout.split())
+    wrong = _letters(shown, "{the softmax temperature}")
+    missed = ", ".join(sorted(_letters(shown, "{keys}") + _letters(shown, "{values}")))
+    assert f"Not right: {wrong}" in out and f"Missed: {missed}" in out, out
+    assert "The scale 1/√d_k is fixed, not projected." in out
+
+
+@pytest.mark.parametrize(
+    "typed, said",
+    [("2101248", "You typed 2,101,248: twice the answer"), ("8*1050624", "bits vs bytes"), ("1050625", "You typed 1,050,625")],
+)
+def test_a_wrong_number_is_repeated_and_related_to_the_answer(typed, said):
+    result = attnquiz("ask", "--bank", str(DATA), "--id", "sample.numeric", "--lang", "en", stdin=typed + "\n")
+    out = " ".join(result.stdout.split())
+    assert said in out, out
+    if typed == "1050625":
+        assert "twice" not in out and "bits" not in out  # nothing to say about an unrelated slip
+
+
+def test_weak_drills_the_weakest_answered_questions_first(tmp_path):
+    env = {"ATTNQUIZ_HOME": str(tmp_path / "home")}
+    first = {"ATTNQUIZ_NOW": "2026-03-02T08:00:00Z", **env}
+    assert attnquiz("ask", "--bank", str(DATA), "--id", "sample.numeric", "--lang", "en", stdin="1050624\n", env=first).returncode == 0
+    assert attnquiz("ask", "--bank", str(DATA), "--id", "sample.single", "--lang", "en", stdin="a\n", env=first).returncode == 0
+    later = {"ATTNQUIZ_NOW": "2026-03-02T09:00:00Z", **env}
+    weak = attnquiz("ask", *SAMPLE_ARGS, "--weak", "--lang", "en", stdin="", env=later).stdout
+    assert "Question 1/2 · sample · single choice" in weak, weak[:400]  # the one answered wrong comes first
+    one = attnquiz("ask", *SAMPLE_ARGS, "--weak", "--count", "1", "--lang", "en", stdin="", env=later).stdout
+    assert "Question 1/1 · sample · single choice" in one
+    fresh = attnquiz("ask", *SAMPLE_ARGS, "--weak", "--lang", "en", stdin="", env={"ATTNQUIZ_HOME": str(tmp_path / "new")})
+    assert fresh.returncode == 0 and "--weak drills questions you have answered" in fresh.stdout
+
+
+def test_next_reviews_names_every_group_or_says_it_goes_on():
+    from datetime import datetime, timedelta, timezone
+
+    from rich.console import Console
+
+    from attnquiz import render
+
+    at = datetime(2026, 3, 2, 8, tzinfo=timezone.utc)
+    bank = Bank(SAMPLE)
+    ids = [q.id for q in SAMPLE]
+    for n_groups, ends_open in ((3, False), (6, True)):
+        offsets = [timedelta(minutes=2), timedelta(hours=3), timedelta(days=2), timedelta(days=5), timedelta(days=12), timedelta(days=40)]
+        dues = {qid: at + offsets[i] for i, qid in enumerate(ids[:n_groups])}
+        console = Console(record=True, width=200)
+        render.next_reviews(console, dues, bank, at, "en")
+        line = console.export_text().strip()
+        assert line.startswith("Next reviews:") and line.endswith("…") == ends_open, line
+        assert line.count("due") == min(n_groups, render.NEXT_REVIEW_GROUPS), line

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from attnquiz.bank import Bank, check as check_bank
+from attnquiz.bank import Bank, check as check_bank, index_letter
 from attnquiz.errors import UsageError
 from attnquiz.quiz import (
     InvalidAnswer,
@@ -15,8 +15,10 @@ from attnquiz.quiz import (
     default_lang,
     match_short,
     mentioned_points,
+    numeric_relation,
     parse_number,
     parse_rating,
+    presented,
     select,
 )
 
@@ -192,11 +194,14 @@ def test_session_summary_by_topic_and_review_list():
     session.record(SAMPLE["sample.multi"], "a", False, 2.0)
     session.record(SAMPLE["sample.numeric"], "1", False, 1.0)
     session.record(SAMPLE["sample.recall"], "x", True, 1.0, rating="hard")
+    session.record(SAMPLE["sample.short"], "no idea", False, 1.0, rating="again")
     scores = session.by_topic()
-    assert (scores["sample"].right, scores["sample"].total) == (2, 3)
+    assert (scores["sample"].right, scores["sample"].total) == (2, 4)
     assert (scores["sample-numbers"].right, scores["sample-numbers"].total) == (0, 1)
-    assert [r.rating for r in session.results] == ["good", "again", "again", "hard"]
-    assert [q.id for q in session.to_review()] == ["sample.multi", "sample.numeric", "sample.recall"]
+    assert [r.rating for r in session.results] == ["good", "again", "again", "hard", "again"]
+    # One rule: the review list is exactly what the score counts wrong (Hard was recalled: right, not listed).
+    assert [q.id for q in session.to_review()] == ["sample.multi", "sample.numeric", "sample.short"]
+    assert len(session.to_review()) == len(session.results) - session.right
 
 
 @pytest.mark.parametrize(
@@ -240,3 +245,64 @@ def test_recall_keywords_match_whole_words_not_fragments():
     assert mentioned_points(q, "a Masked-LM objective") == [False, False, True]
     assert mentioned_points(q, "用掩码语言模型预训练") == [False, False, True]
     assert mentioned_points(q, "no causal masking here") == [False, False, False], "'masking' is not the keyword 'mask'"
+
+
+SHUFFLE = {q.id: q for q in check_bank([Path(__file__).parent / "data-shuffle"])[0]}
+
+
+def _texts(question):
+    return [c["en"] for c in question.choices]
+
+
+def test_choices_are_shuffled_reproducibly_and_the_answer_follows_its_option():
+    single = SHUFFLE["shuffle.single"]
+    orders = {tuple(_texts(presented([single], seed)[0])) for seed in range(12)}
+    assert len(orders) > 3, "the options should come in different orders"
+    assert _texts(presented([single], 5)[0]) == _texts(presented([single], 5)[0])  # a seed reproduces it
+    for seed in range(12):
+        shown = presented([single, SHUFFLE["shuffle.multi"]], seed)
+        assert [shown[0].choices[i]["en"] for i in shown[0].correct_indices()] == ["softmax"]
+        assert sorted(shown[1].choices[i]["en"] for i in shown[1].correct_indices()) == ["keys", "queries", "values"]
+        assert shown[0].id == single.id  # progress is keyed on the question, not on a letter
+        right = index_letter(shown[0].correct_indices()[0])
+        assert check(shown[0], right).correct and check(shown[0], right.lower()).correct
+
+
+def test_ordered_questions_and_bug_code_stay_put():
+    ordered = SAMPLE["sample.single"]
+    assert ordered.ordered
+    assert all(presented([ordered], seed)[0] is ordered for seed in range(5))
+    bug = SAMPLE["sample.bug"]
+    assert all(presented([bug], seed)[0].code == bug.code for seed in range(5))
+
+
+@pytest.mark.parametrize(
+    "value, target, key",
+    [
+        (2 * 1050624, 1050624, "rel_double"),
+        (1050624 / 2, 1050624, "rel_half"),
+        (8 * 4096, 4096, "rel_bits_bytes"),
+        (512, 4096, "rel_bits_bytes"),
+        (1e9, 2**30, "rel_binary"),
+        (16 * 2**30, 16e9, "rel_binary"),
+        (-3.5, 3.5, "rel_sign"),
+        (5120, 512, "rel_pow10"),
+        (0.512, 512, "rel_pow10"),
+        (4 * 512, 512, "rel_pow2"),
+        (512 / 64, 512, "rel_pow2"),
+        (513, 512, None),
+        (3 * 512, 512, None),
+        (0, 512, None),
+    ],
+)
+def test_a_wrong_number_is_related_to_the_answer_when_that_says_something(value, target, key):
+    relation = numeric_relation(value, target)
+    assert (relation.key if relation else None) == key
+
+
+def test_a_wrong_pick_keeps_what_was_picked():
+    multi = SHUFFLE["shuffle.multi"]
+    verdict = check(multi, "a,d")
+    assert not verdict.correct and verdict.picked == (0, 3)
+    numeric = check(SAMPLE["sample.numeric"], "2*1050624")
+    assert not numeric.correct and numeric.value == 2 * 1050624

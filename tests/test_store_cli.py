@@ -223,7 +223,7 @@ def test_the_same_seed_and_progress_give_the_same_session():
 
 def test_schedule_flags_exclude_each_other():
     result = attnquiz("ask", "--due", "--new")
-    assert result.returncode == 2 and "--due, --new and --all: choose one" in result.stderr
+    assert result.returncode == 2 and "--due, --new, --all and --weak: choose one" in result.stderr
 
 
 def test_editing_a_question_keeps_its_history_and_a_removed_one_is_ignored(tmp_path):
