@@ -111,7 +111,7 @@ def ask(
         started = schedule.now()
         if weak and not qid:
             cards = {qid_: card.card for qid_, card in store.cards().items()}
-            questions = schedule.weakest(pool, cards, started, count)
+            questions = schedule.weakest(pool, cards, store.answer_counts(), started, count)
             if not questions:
                 console.print(t("nothing_weak", language))
                 return
@@ -195,6 +195,10 @@ def bank_list(
     rows = [{"id": q.id, "topic": q.topic, "type": q.type, "difficulty": q.difficulty, "source": q.source} for q in questions]
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not console.is_terminal:  # piped (`| grep`, `| less`): whole lines, tab-separated, never cut
+        for row in rows:
+            sys.stdout.write("\t".join(row[c] for c in ("id", "topic", "type", "difficulty", "source")) + "\n")
         return
     from rich.table import Table
 

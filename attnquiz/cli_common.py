@@ -33,11 +33,26 @@ def translate_errors(func: F) -> F:
             return func(*args, **kwargs)
         except AttnquizError as exc:
             raise fail(escape_markup(str(exc))) from None
+        except BrokenPipeError:  # `attnquiz bank list | head`: the reader has all it wanted
+            _silence_stdout()
+            raise typer.Exit(0) from None
         except OSError as exc:  # the file system said no (permissions, a file where a folder should be...)
             where = f"{exc.filename}: " if exc.filename else ""
             raise fail(escape_markup(f"{where}{exc.strerror or exc}; check the path and its permissions")) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def escape_markup(text: str) -> str:

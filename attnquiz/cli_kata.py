@@ -7,6 +7,7 @@ The core (attnquiz.katas, attnquiz.grading) is imported inside the commands so t
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -183,5 +184,8 @@ def solution_command(
 
     kata = katas.load_kata(name)
     source = katas.solution(kata, give_up=give_up)
+    if not console.is_terminal:  # piped or redirected: the file as it is, no line cut at 80 columns
+        sys.stdout.write(source if source.endswith("\n") else source + "\n")
+        return
     console.print(Syntax(source, "python", theme="ansi_dark", line_numbers=False))
 

@@ -7,7 +7,9 @@ free of a full Markdown parser (about 50 ms here) while looking the same.
 from __future__ import annotations
 
 import re
+from typing import Any, Iterator
 
+from rich.cells import cell_len
 from rich.text import Text
 
 _INLINE = re.compile(r"`([^`]+)`|\*\*(.+?)\*\*|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
@@ -60,7 +62,92 @@ def join_lines(parts: list[str]) -> str:
     return out
 
 
-def render(text: str) -> Text:
+_CLOSING = "，。、；：？！）」』】》”’,.;:?!)]}"
+_HANG_ITEM = re.compile(r"\s*(?:•|\d+[.)])\s+")
+_HANG_CODE = re.compile(r"\s*(?:\d+ )?\s*")
+_TOKEN = re.compile(rf"\s+|[{_WIDE}][{re.escape(_CLOSING)}]*|[^\s{_WIDE}]+[{re.escape(_CLOSING)}]*")
+
+
+class Wrapped:
+    """Text that wraps as mixed Chinese and English reads: a line may break between two Chinese
+    characters (never before closing punctuation) or at a space, never inside an English word
+    unless the word alone is wider than the line. Rich treats a run of Chinese as one long word,
+    which leaves half-empty lines and splits the English word that follows."""
+
+    def __init__(self, text: Text, code: bool = False) -> None:
+        self.text, self.code = text, code
+
+    @property
+    def plain(self) -> str:
+        return self.text.plain
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Text]:
+        width = max(1, options.max_width)
+        lines: list[Text] = []
+        for line in self.text.split("\n", allow_blank=True):
+            lines.extend(wrap(line, width, self._hang(line.plain, width)))
+        yield Text("\n").join(lines)
+
+    def _hang(self, line: str, width: int) -> int:
+        """Where continuation lines start: under a list item's text, or code's indentation + 4."""
+        lead = _HANG_CODE.match(line) if self.code else _HANG_ITEM.match(line)
+        hang = (len(lead.group(0)) + (4 if self.code else 0)) if lead else 0
+        return hang if hang < width // 2 else 0
+
+    def __rich_measure__(self, console: Any, options: Any) -> Any:
+        from rich.measure import Measurement
+
+        plain = self.text.plain
+        words = [cell_len(t) for t in _TOKEN.findall(plain) if not t.isspace()] or [1]
+        longest = max((cell_len(line) for line in plain.split("\n")), default=1)
+        return Measurement(min(max(words), longest), longest).clamp(max_width=options.max_width)
+
+
+def wrap(line: Text, width: int, indent: int = 0) -> list[Text]:
+    """Greedy line breaking of one line at the break points of `_TOKEN`; continuation lines start
+    with `indent` spaces, and spaces at a break are dropped."""
+    out: list[Text] = []
+    current, used, pending, started = Text(), 0, 0, False
+
+    def flush() -> None:
+        nonlocal current, used, pending, started
+        current.rstrip()
+        out.append(current)
+        current, used, pending, started = Text(" " * indent), indent, 0, False
+
+    for match in _TOKEN.finditer(line.plain):
+        piece = line[match.start() : match.end()]
+        size = cell_len(match.group())
+        if match.group().isspace():
+            if match.start() == 0:  # the line's own indentation is kept
+                current.append_text(piece)
+                used = size
+            elif started:
+                pending = size
+            continue
+        if used + pending + size <= width:
+            current.append(" " * pending)
+            current.append_text(piece)
+            used, pending, started = used + pending + size, 0, True
+            continue
+        if started:
+            flush()
+        while used + size > width and width > used:  # a word wider than the line: fold it
+            room, cut = width - used, 0
+            while cut < len(piece.plain) and cell_len(piece.plain[: cut + 1]) <= room:
+                cut += 1
+            if cut == 0:
+                break
+            current.append_text(piece[:cut])
+            piece, size = piece[cut:], cell_len(piece.plain[cut:])
+            flush()
+        current.append_text(piece)
+        used, started = used + size, True
+    out.append(current)
+    return out
+
+
+def render(text: str) -> Wrapped:
     """A block of light Markdown: paragraphs joined, list items kept on their own lines with a bullet."""
     lines: list[Text] = []
     paragraph: list[str] = []
@@ -87,7 +174,7 @@ def render(text: str) -> Text:
         else:
             paragraph.append(raw)
     flush()
-    return Text("\n").join(lines)
+    return Wrapped(Text("\n").join(lines))
 
 
 _PY_KEYWORDS = frozenset(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Mapping
+from typing import Any, Iterator, Mapping
 
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
@@ -14,7 +15,7 @@ from rich.text import Text
 from attnquiz import schedule
 from attnquiz.bank import Bank, Question, index_letter
 from attnquiz.i18n import t
-from attnquiz.markup import highlight_python
+from attnquiz.markup import Wrapped, highlight_python
 from attnquiz.markup import render as markdown
 from attnquiz.quiz import Session, Verdict, numeric_relation
 
@@ -26,13 +27,14 @@ def _code(question: Question) -> RenderableType:
     """Python through the tokenizer-based highlighter (fast start); other languages through Pygments."""
     numbered = question.type == "bug"
     if question.language.lower() in ("python", "py", "python3"):
-        return Panel(highlight_python(question.code or "", line_numbers=numbered), border_style="dim", padding=(0, 1))
+        code = Wrapped(highlight_python(question.code or "", line_numbers=numbered), code=True)
+        return Panel(code, border_style="dim", padding=(0, 1))
     from rich.syntax import Syntax
 
     return Syntax(question.code or "", question.language, theme="ansi_dark", line_numbers=numbered, word_wrap=True)
 
 
-def question_panel(question: Question, index: int, total: int, lang: str) -> Panel:
+def question_panel(question: Question, index: int, total: int, lang: str) -> RenderableType:
     """The question as the learner first sees it: prompt, code, choices."""
     parts: list[RenderableType] = [markdown(question.prompt[lang])]
     if question.code:
@@ -45,7 +47,22 @@ def question_panel(question: Question, index: int, total: int, lang: str) -> Pan
             grid.add_row(f"{index_letter(i)}.", markdown(choice[lang]))
         parts.append(grid)
     title = f"{t('header', lang, i=index, n=total)} · {question.topic} · {t(question.type, lang)} · {t(question.difficulty, lang)}"
-    return Panel(Group(*parts), title=escape(title), title_align="left", border_style="blue", padding=(0, 1))
+    return _TitledPanel(title, parts)
+
+
+class _TitledPanel:
+    """A question's panel: the header sits in the border when it fits, else on the first line inside
+    (a border title is cut short on a narrow terminal; the header must stay whole)."""
+
+    def __init__(self, title: str, parts: list[RenderableType]) -> None:
+        self.title, self.parts = title, parts
+
+    def __rich_console__(self, console: Console, options: Any) -> Iterator[Panel]:
+        if cell_len(self.title) + 6 <= options.max_width:
+            yield Panel(Group(*self.parts), title=escape(self.title), title_align="left", border_style="blue", padding=(0, 1))
+        else:
+            header = Wrapped(Text(self.title, style="bold blue"))
+            yield Panel(Group(header, *self.parts), border_style="blue", padding=(0, 1))
 
 
 def prompt_text(question: Question, lang: str) -> str:

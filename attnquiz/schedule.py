@@ -121,17 +121,31 @@ def plan(
     return Plan(chosen[:count] if count else chosen, ahead, next_due)
 
 
-def weakest(pool: Sequence[Question], cards_json: Mapping[str, str], at: datetime, count: int | None = None) -> list[Question]:
-    """The drill for the week before: answered questions, weakest topic first (its mean recall
-    probability), and within a topic the question least likely to be recalled now; due or not.
-    Ties keep the pool's seeded order."""
-    recall = {q.id: retrievability(cards_json[q.id], at) for q in pool if q.id in cards_json}
-    by_topic: dict[str, list[float]] = {}
-    for q in pool:
-        if q.id in recall:
-            by_topic.setdefault(q.topic, []).append(recall[q.id])
-    topic_mean = {topic: sum(values) / len(values) for topic, values in by_topic.items()}
-    chosen = sorted((q for q in pool if q.id in recall), key=lambda q: (topic_mean[q.topic], recall[q.id]))
+def weakest(
+    pool: Sequence[Question],
+    cards_json: Mapping[str, str],
+    counts: Mapping[str, tuple[int, int]],
+    at: datetime,
+    count: int | None = None,
+) -> list[Question]:
+    """The drill for the week before: answered questions, weakest topic first, then the questions
+    least likely to be recalled now; due or not. Weak is FSRS's recall probability, then the share
+    of right answers (cards still in their first learning steps all read 0). Ties keep the pool's
+    seeded order."""
+    answered = [q for q in pool if q.id in cards_json]
+    recall = {q.id: retrievability(cards_json[q.id], at) for q in answered}
+    accuracy = {q.id: counts[q.id][1] / counts[q.id][0] if counts.get(q.id, (0, 0))[0] else 0.0 for q in answered}
+    topics: dict[str, list[Question]] = {}
+    for q in answered:
+        topics.setdefault(q.topic, []).append(q)
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    topic_key = {
+        topic: (mean([recall[q.id] for q in qs]), mean([accuracy[q.id] for q in qs])) for topic, qs in topics.items()
+    }
+    chosen = sorted(answered, key=lambda q: (*topic_key[q.topic], recall[q.id], accuracy[q.id]))
     return chosen[:count] if count else chosen
 
 

@@ -190,8 +190,10 @@ def test_bank_list_json_for_scripts():
 
 
 def test_bank_list_table_and_whole_bank_json():
-    table = attnquiz("bank", "list", "--bank", str(DATA), "--topic", "sample")
+    table = attnquiz("bank", "list", "--bank", str(DATA), "--topic", "sample", env={"FORCE_COLOR": "1"})  # as on a terminal
     assert table.returncode == 0 and "sample.recall" in table.stdout and "6 questions, 1 topics." in table.stdout
+    piped = attnquiz("bank", "list", "--bank", str(DATA), "--topic", "sample")
+    assert [line.split("\t")[0] for line in piped.stdout.splitlines()] == sorted(q.id for q in SAMPLE if q.topic == "sample")
     rows = json.loads(attnquiz("bank", "list", "--json").stdout)
     assert len(rows) == len(check_bank()[0]) and {"id", "topic", "type", "difficulty", "source"} == set(rows[0])
 
