@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -188,9 +189,12 @@ def test_first_content_covers_the_article_and_the_map():
     questions, _ = check()
     topics = {q.topic for q in questions}
     assert len(questions) >= 30 and len(topics) >= 8
+    article = "自注意力机制在大模型中的应用 (Chinese interview article)"
     for n in range(1, 5):
-        from_article = [q for q in questions if q.source.startswith(f"article Q{n}")]
+        from_article = [q for q in questions if f"{article}, Q{n}" in q.source]
         assert len({q.type for q in from_article}) >= 2, f"article Q{n} needs two questions of different types"
+    unnamed = [q.id for q in questions if re.search(r"\barticle\b", q.source) and article not in q.source]
+    assert unnamed == [], f"cite the source article by its title: {unnamed}"
     assert sum(q.type == "bug" for q in questions) >= 4
 
 

@@ -59,3 +59,45 @@ def test_each_model_answer_mentions_all_of_its_key_points():
                 hits = mentioned_points(q, q.model_answer[lang])
                 missed = [p.text["en"] for p, hit in zip(q.key_points, hits) if not hit]
                 assert not missed, f"{q.id} ({lang}): the model answer does not mention {missed}"
+
+
+def _choice_questions():
+    return [q for q in check()[0] if q.type in ("single", "multi", "bug") and q.choices]
+
+
+def test_most_wrong_options_say_why_in_both_languages():
+    wrong = [(q, i) for q in _choice_questions() for i in range(len(q.choices)) if i not in q.correct_indices()]
+    explained = [(q, i) for q, i in wrong if q.choices[i].get("why")]
+    assert len(explained) >= 0.6 * len(wrong), f"{len(explained)}/{len(wrong)} wrong options have a reason"
+    for q, i in explained:
+        why = q.choices[i]["why"]
+        assert why["en"].strip() and why["zh"].strip(), q.id
+        assert len(why["en"]) <= 160, f"{q.id}: a reason is one line ({len(why['en'])} characters)"
+
+
+LETTER_REFERENCE = re.compile(
+    r"\b(?:options?|choices?|answers?)\s+[A-E]\b|\b[A-E]\s+(?:and|or)\s+[A-E]\b|(?<!\w)\([A-E]\)|选项\s*[A-E]|[A-E]\s*选项"
+    r"|all of the above|none of the above|both of the above|以上(?:都|全|均)",
+    re.IGNORECASE,
+)
+
+
+def test_shuffled_questions_never_name_an_option_by_its_letter():
+    """Options are shuffled each time: only questions marked `ordered` may refer to A, B, C..."""
+    for q in _choice_questions():
+        if q.ordered:
+            continue
+        texts = [q.prompt[lang] for lang in ("en", "zh")] + [q.explanation[lang] for lang in ("en", "zh")]
+        texts += [c[lang] for c in q.choices for lang in ("en", "zh")]
+        texts += [c["why"][lang] for c in q.choices if c.get("why") for lang in ("en", "zh")]
+        for text in texts:
+            found = LETTER_REFERENCE.search(text)
+            assert not found, f"{q.id}: refers to an option by its letter or position: {found.group(0)!r}"
+
+
+def test_every_question_stands_alone():
+    """Review asks one question at a time: none may lean on the one before."""
+    lean = re.compile(r"^\s*(?:same\b|and (?:one|the)\b|同上|那么)|previous question|question above|上一题|上题", re.IGNORECASE)
+    for q in check()[0]:
+        for lang in ("en", "zh"):
+            assert not lean.search(q.prompt[lang]), f"{q.id} ({lang}) does not stand alone: {q.prompt[lang][:60]!r}"
