@@ -63,7 +63,7 @@ def join_lines(parts: list[str]) -> str:
 
 
 _CLOSING = "，。、；：？！）」』】》”’,.;:?!)]}"
-_HANG_ITEM = re.compile(r"\s*(?:•|\d+[.)])\s+")
+_HANG_ITEM = re.compile(r"\s*(?:•|\d+[.)]|[A-J]\.)\s+")
 _HANG_CODE = re.compile(r"\s*(?:\d+ )?\s*")
 _TOKEN = re.compile(rf"\s+|[{_WIDE}][{re.escape(_CLOSING)}]*|[^\s{_WIDE}]+[{re.escape(_CLOSING)}]*")
 

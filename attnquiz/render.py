@@ -104,7 +104,7 @@ def verdict_panel(question: Question, verdict: Verdict, lang: str) -> Panel:
         mark = "✗"
     parts: list[RenderableType] = [Text(f"{mark} {head}", style=f"bold {style}")]
     if not verdict.correct or verdict.typo or question.answer_mode == "short":
-        parts.append(Text.assemble((f"{t('answer_is', lang)}{t('colon', lang)}", "bold"), answer_text(question, lang)))
+        parts.append(Wrapped(Text.assemble((f"{t('answer_is', lang)}{t('colon', lang)}", "bold"), answer_text(question, lang))))
     parts.extend(_what_was_wrong(question, verdict, lang))
     parts.extend(_explanation(question, lang))
     return Panel(Group(*parts), border_style=style, padding=(0, 1))
@@ -126,11 +126,11 @@ def _what_was_wrong(question: Question, verdict: Verdict, lang: str) -> list[Ren
         for i in wrong:
             why = question.choices[i].get("why")
             if why:
-                lines.append(Text.assemble((f"{index_letter(i)}. ", "bold"), (why[lang], "italic")))
+                lines.append(Wrapped(Text.assemble((f"{index_letter(i)}. ", "bold"), (why[lang], "italic"))))
     elif verdict.picked and verdict.correct:
         why = question.choices[verdict.picked[0]].get("why") if question.answer_mode == "single" else None
         if why:
-            lines.append(Text(why[lang], style="italic"))
+            lines.append(Wrapped(Text(why[lang], style="italic")))
     if verdict.value is not None and not verdict.correct:
         shown = f"{verdict.value:,.0f}" if verdict.value == int(verdict.value) and abs(verdict.value) < 1e15 else f"{verdict.value:g}"
         said = t("you_typed", lang, value=shown)
@@ -155,7 +155,7 @@ def _explanation(question: Question, lang: str) -> list[RenderableType]:
     return [
         Text(t("why", lang), style="bold"),
         markdown(question.explanation[lang]),
-        Text(f"{t('source', lang)}{t('colon', lang)}{question.source}", style="dim"),
+        Wrapped(Text(f"{t('source', lang)}{t('colon', lang)}{question.source}", style="dim")),
     ]
 
 
