@@ -156,12 +156,105 @@ _BINOPS = {
     ast.FloorDiv: operator.floordiv,
     ast.Pow: operator.pow,
 }
-_SUFFIX = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
-_EXPR_RE = re.compile(r"(?:\d|[\s.,_+\-*/^()]|(?<=[\d.])[eE](?=[+\-]?\d))+")
-_SUFFIX_RE = re.compile(r"([kKMGT]i?)(?![a-hj-z])")
+_FUNCS = {"sqrt": math.sqrt, "log2": math.log2, "log10": math.log10, "log": math.log, "ln": math.log, "exp": math.exp}
+_PREFIX = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_WORD_SCALE = {
+    "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12,
+    "千": 1e3, "万": 1e4, "亿": 1e8, "字节": 1, "比特": 1, "位": 1, "%": 0.01,
+}
+_BYTE_PREFIX = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
+_BYTE_UNIT_RE = re.compile(r"(k|m|g|t|ki|mi|gi|ti)?(b|bytes?|bits?)", re.IGNORECASE)
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_NUMBER_TOKEN_RE = re.compile(
+    r"(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:_\d{3})+(?!\d)|\d{1,3}(?: \d{3})+(?![\d.])|\d+)(?:\.\d*)?"
+    r"(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
+    r"|(?P<op>\*\*|[-+*/^()])"
+    r"|(?P<func>√|(?:sqrt|log2|log10|log|ln|exp)(?![A-Za-z]))"
+    r"|(?P<word>%|字节|比特|[A-Za-z_]+\.?|[\u2e80-\u9fff])"
+    r"|\s+"
+)
+
+
+def _unit_scale(word: str) -> float | None:
+    """The factor a unit word stands for; None for a word that is not a unit.
+
+    Decimal prefixes are powers of ten (k, M, G, T, KB, MB, GB), binary ones powers of two (Ki, Mi,
+    Gi, KiB, MiB, GiB). Bytes and bits both count 1: telling `Gb` from `GB` by case alone is a guess
+    not worth grading on, so a bits-or-bytes word is read as a plain unit.
+    """
+    if word in _PREFIX:
+        return _PREFIX[word]
+    if word.casefold() in _WORD_SCALE:
+        return _WORD_SCALE[word.casefold()]
+    unit = _BYTE_UNIT_RE.fullmatch(word)
+    return _BYTE_PREFIX[(unit.group(1) or "").casefold()] if unit else None
+
+
+def _number_expression(text: str) -> str:
+    """Rewrite a typed number as a Python expression of numbers, operators and whitelisted calls.
+
+    A unit or number word scales the term it follows (a number, a bracket, a power), as if bracketed:
+    `16 GiB / 2 bytes` is (16·2³⁰)/(2·1). Other words (about, parameters, 约, 个) are filler and dropped,
+    so `12 and 13` leaves two numbers side by side, which does not parse; a word called like a function
+    (`print(1)`) is refused. `x` between numbers is times.
+    """
+    text = re.sub(f"[{_SUPERSCRIPTS}]+", lambda m: "^" + "".join(str(_SUPERSCRIPTS.index(c)) for c in m.group(0)), text)
+    raw = unicodedata.normalize("NFKC", text)
+    for old, new in (("−", "-"), ("×", "*"), ("·", "*"), ("⋅", "*"), ("∙", "*"), ("÷", "/")):
+        raw = raw.replace(old, new)
+    raw = raw.strip().lstrip("~≈").rstrip(".?!。").strip()
+    out: list[str] = []
+    atoms: list[int] = []
+    opens: list[int] = []
+    position = 0
+    while position < len(raw):
+        match = _NUMBER_TOKEN_RE.match(raw, position)
+        if not match:
+            raise InvalidAnswer("number")
+        position, kind, token = match.end(), match.lastgroup, match.group(0)
+        after_value = bool(out) and (out[-1] == ")" or out[-1][-1].isdigit())
+        if kind == "num":
+            atoms.append(len(out))
+            out.append(re.sub(r"[, _]", "", token))
+        elif kind == "op":
+            if token == "(":
+                opens.append(len(out))
+            elif token == ")":
+                if not opens:
+                    raise InvalidAnswer("number")
+                start = opens.pop()
+                atoms.append(start - 1 if start and out[start - 1] in _FUNCS else start)
+            out.append("**" if token == "^" else token)
+        elif kind == "func":
+            if after_value:
+                out.append("*")
+            out.append("sqrt" if token == "√" else token)
+            argument = _NUMBER_TOKEN_RE.match(raw, len(raw) - len(raw[position:].lstrip()))
+            if argument and argument.lastgroup == "num":
+                atoms.append(len(out) - 1)
+                out += ["(", re.sub(r"[, _]", "", argument.group(0)), ")"]
+                position = argument.end()
+        elif kind == "word":
+            word = token.rstrip(".")
+            if raw.startswith("(", position):
+                raise InvalidAnswer("number")
+            scale = _unit_scale(word)
+            if scale is not None and after_value:
+                start = atoms[-1]
+                while start >= 2 and out[start - 1] == "**":
+                    start = max(a for a in atoms if a < start - 1)
+                out[start:] = ["(", *out[start:], "*", repr(scale), ")"]
+                atoms = [a for a in atoms if a < start] + [start]
+                opens = [o + 1 if o >= start else o for o in opens]
+            elif word in ("x", "X") and after_value:
+                out.append("*")
+    if not any(tok[0].isdigit() for tok in out):
+        raise InvalidAnswer("number")
+    return " ".join(out)
 
 
 def _eval(node: ast.AST) -> float:
+    """Evaluate a parsed expression built only from numbers, arithmetic and the whitelisted functions."""
     if isinstance(node, ast.Expression):
         return _eval(node.body)
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
@@ -174,34 +267,26 @@ def _eval(node: ast.AST) -> float:
         if isinstance(node.op, ast.Pow) and (abs(right) > 256 or abs(left) > 1e6):
             raise InvalidAnswer("number")
         return _BINOPS[type(node.op)](left, right)
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _FUNCS
+        and len(node.args) == 1
+        and not node.keywords
+    ):
+        return _FUNCS[node.func.id](*(_eval(arg) for arg in node.args))
     raise InvalidAnswer("number")
 
 
 def parse_number(text: str) -> float:
-    """A number as people type it: 1,073,741,824 · 1 073 741 824 · 2^30 · 4*512**2 · 1.07e9 · 64K · 1 GiB · 50%.
+    """A number as people type it: 1,073,741,824 · 1 073 741 824 · 2^30 · 4*512**2 · 1.07e9 · 64K · 1 GiB · 50%,
+    or an expression of them: sqrt(512), √512, log2(1024), 16 GiB / (2*32*128*2 bytes), 约 512 个.
 
-    Words after the number (a unit) are ignored; a k/M/G/T or Ki/Mi/Gi/Ti prefix scales it.
+    Evaluated from a whitelisted syntax tree (numbers, + - * / ** and sqrt/log/exp), never eval; huge
+    powers and anything else are refused. Words that are not units are ignored.
     """
-    raw = text.strip().replace("−", "-").replace("×", "*").replace("＊", "*")
-    match = _EXPR_RE.match(raw)
-    if not match:
-        raise InvalidAnswer("number")
-    expr, rest = match.group(0).strip(), raw[match.end():].strip()
-    scale = 1.0
-    if rest.startswith("%"):
-        scale, rest = 0.01, rest[1:].strip()
-    suffix = _SUFFIX_RE.match(rest)
-    if suffix:
-        scale *= _SUFFIX[suffix.group(1).lower()]
-        rest = rest[suffix.end():]
-    if any(ch.isdigit() for ch in rest):
-        raise InvalidAnswer("number")
-    expr = re.sub(r"(?<=\d)[,_ ](?=\d{3}(?!\d))", "", expr)
-    expr = re.sub(r"(?<=\d) +(?=\d)", "", expr).replace("^", "**")
-    if not expr or "," in expr:
-        raise InvalidAnswer("number")
     try:
-        value = float(_eval(ast.parse(expr, mode="eval"))) * scale
+        value = float(_eval(ast.parse(_number_expression(text[:300]), mode="eval")))
     except (SyntaxError, ZeroDivisionError, OverflowError, ValueError, TypeError, RecursionError, MemoryError):
         raise InvalidAnswer("number") from None
     if not math.isfinite(value):
@@ -232,32 +317,186 @@ def _typo_budget(expected: str) -> int:
     return 0
 
 
+_TOKEN_RE = re.compile(r"[\u2e80-\u9fff]|[^\W\u2e80-\u9fff]+(?:'[^\W\u2e80-\u9fff]+)?|[^\w\s]")
+_CLAUSE_MARKS = set(",;.:!?()[]{}，。；：！？、（）【】")
+_CLAUSE_WORDS = {"but", "and", "so", "because", "since", "while", "whereas", "although", "though", "then",
+                 "instead", "however", "which", "但", "而"}
+_NEGATORS = {"no", "not", "never", "none", "nothing", "without", "neither", "nor", "cannot", "isnt", "arent",
+             "doesnt", "dont", "didnt", "wasnt", "werent", "wont", "cant", "hasnt", "havent", "不", "没", "无", "非"}
+# Chinese words that start with a negating character but do not negate (different, infinity, very, ...).
+_NOT_NEGATING = {("不", "同"), ("不", "仅"), ("不", "断"), ("不", "管"), ("不", "论"), ("不", "少"), ("无", "论"),
+                 ("无", "穷"), ("无", "限"), ("非", "常"), ("没", "错")}
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    """(token, clause number) pairs: words, single Chinese characters and symbols (√, ², +);
+    punctuation and conjunctions (but, and, 而) end a clause and are dropped."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
+    tokens: list[tuple[str, int]] = []
+    clause = 0
+    for tok in _TOKEN_RE.findall(text):
+        if tok in _CLAUSE_MARKS or tok in _CLAUSE_WORDS:
+            clause += 1
+            if tok in _CLAUSE_WORDS:
+                tokens.append((tok, clause))
+        elif not unicodedata.category(tok[0]).startswith("P") and tok != "`":
+            tokens.append((tok, clause))
+    return tokens
+
+
 def _words(text: str) -> list[str]:
-    """Words and symbols (√, ²...) of an answer; punctuation dropped."""
-    tokens = re.findall(r"\w+|[^\w\s]", unicodedata.normalize("NFKC", text).casefold())
-    return [tok for tok in tokens if not unicodedata.category(tok[0]).startswith("P") and tok != "`"]
+    """Words and symbols (√, ²...) of an answer, a Chinese character being a word; punctuation dropped."""
+    return [tok for tok, _ in _tokens(text)]
+
+
+def _is_negator(words: Sequence[str], i: int) -> bool:
+    word = words[i]
+    if word.endswith("n't"):
+        return True
+    following = words[i + 1] if i + 1 < len(words) else ""
+    return word in _NEGATORS and (word, following) not in _NOT_NEGATING
+
+
+def _negations(words: Sequence[str]) -> int:
+    return sum(_is_negator(words, i) for i in range(len(words)))
+
+
+_FILLER_WORDS = {
+    "a", "an", "the", "it", "its", "it's", "is", "it'll", "was", "be", "i", "i'm", "i'd", "think", "believe", "guess",
+    "suppose", "say", "maybe", "probably", "perhaps", "likely", "just", "answer", "that", "that's", "this", "called",
+    "of", "um", "uh", "hmm", "well", "yes", "yeah", "ok", "okay", "sure", "pretty", "there", "there's", "they", "are",
+}
+_FILLER_ZH = ("我觉得", "我认为", "我想", "应该是", "大概是", "可能是", "就是", "答案是", "它是", "这是", "一个", "应该", "大概",
+              "可能", "是", "吧", "呢", "啊", "吗", "嗯", "的", "了")
+
+
+def _content(text: str) -> list[str]:
+    """The words of an answer without filler: articles, hedges (I think, probably, 我觉得, 吧) and particles."""
+    text = unicodedata.normalize("NFKC", text)
+    for phrase in _FILLER_ZH:
+        text = text.replace(phrase, " ")
+    return [word for word in _words(text) if word not in _FILLER_WORDS]
+
+
+_FORMULA_FILLER = sorted(_FILLER_WORDS | {"i think", "i believe", "i guess", "i'd say", "the answer is", "it is"}, key=len)
+_FORMULA_LEAD_RE = re.compile(
+    r"^(?:(?:" + "|".join(re.escape(w) for w in reversed(_FORMULA_FILLER)) + r")(?:\s*[,:]\s*|\s+)"
+    r"|(?:" + "|".join(_FILLER_ZH) + r")\s*)*",
+    re.IGNORECASE,
+)
+_FORMULA_TAIL_RE = re.compile(
+    r"(?:[\s,]*(?:i think|i believe|i guess|probably|maybe|perhaps|吧|呢|吗)|[\s.!?。！？])*$",
+    re.IGNORECASE,
+)
+
+
+def _formula(text: str) -> str | None:
+    """A canonical form of a typed formula, or None for plain words.
+
+    `1 + elu(x)` = `elu(x)+1`, `x^2` = `x**2` = `x²`, `sqrt(d_k)` = `√d_k` = `d_k^0.5`: sums are
+    reordered, and so are products unless a factor is a capitalised name (Q, K, W are matrices and
+    do not commute). Parsed with ast only, never evaluated.
+    """
+    text = re.sub(f"[{_SUPERSCRIPTS}]+", lambda m: "^" + "".join(str(_SUPERSCRIPTS.index(c)) for c in m.group(0)), text)
+    text = unicodedata.normalize("NFKC", text).strip().replace("’", "'")
+    text = _FORMULA_TAIL_RE.sub("", _FORMULA_LEAD_RE.sub("", text))
+    for old, new in (("−", "-"), ("×", "*"), ("·", "*"), ("⋅", "*"), ("^", "**")):
+        text = text.replace(old, new)
+    text = re.sub(r"√\s*(?=\()", "sqrt", text)
+    text = re.sub(r"√\s*(\w+)", r"sqrt(\1)", text)
+    if len(text) > 200 or not re.search(r"[-+*/()]", text):
+        return None
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if isinstance(tree, (ast.Name, ast.Constant)):
+        return None
+    try:
+        return _canonical(tree)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _canonical(node: ast.AST) -> str:
+    """The canonical text of a formula node; ValueError for anything but arithmetic on names and calls."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return repr(float(node.value))
+    if isinstance(node, ast.Name):
+        return node.id.casefold()
+    if isinstance(node, ast.Attribute):
+        return f"{_canonical(node.value)}.{node.attr.casefold()}"
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return ("-" if isinstance(node.op, ast.USub) else "") + _canonical(node.operand)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        return f"{node.func.id.casefold()}({','.join(_canonical(arg) for arg in node.args)})"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and _is_half(node.right):
+        return f"sqrt({_canonical(node.left)})"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
+        terms = _flatten(node, type(node.op))
+        parts = [_canonical(term) for term in terms]
+        matrices = any(isinstance(n, ast.Name) and n.id[:1].isupper() for term in terms for n in ast.walk(term))
+        if isinstance(node.op, ast.Add) or not matrices:
+            parts.sort()
+        return ("+" if isinstance(node.op, ast.Add) else "*").join(f"({part})" for part in parts)
+    symbols = {ast.Sub: "-", ast.Div: "/", ast.Pow: "^", ast.MatMult: "@", ast.FloorDiv: "//"}
+    if isinstance(node, ast.BinOp) and type(node.op) in symbols:
+        return f"({_canonical(node.left)}){symbols[type(node.op)]}({_canonical(node.right)})"
+    raise ValueError("not a formula")
+
+
+def _flatten(node: ast.AST, op: type) -> list[ast.AST]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, op):
+        return _flatten(node.left, op) + _flatten(node.right, op)
+    return [node]
+
+
+def _is_half(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return node.value == 0.5
+    return (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Div)
+        and all(isinstance(side, ast.Constant) for side in (node.left, node.right))
+        and (node.left.value, node.right.value) == (1, 2)
+    )
+
+
+def _typo_match(given: Sequence[str], target: Sequence[str]) -> bool:
+    """Same words up to slips in longer words; a word with a digit must be exact (fp16 is not fp32)."""
+    return len(given) == len(target) and all(
+        g == t or (_typo_budget(t) and not re.search(r"\d", t + g) and edit_distance(g, t, _typo_budget(t)) <= _typo_budget(t))
+        for g, t in zip(given, target)
+    )
 
 
 def match_short(text: str, accepted: Sequence[str]) -> tuple[bool, bool]:
     """(correct, forgiven_typo) for a typed phrase against the accepted answers.
 
-    Typos are forgiven word by word, and only in longer words: `d_k` against `d_v` or `fp16`
-    against `fp32` are different answers, `squre root` is a slip.
+    Right when, after dropping filler (articles, hedges like "I think", "probably", 我觉得, 吧), the
+    words are those of an accepted answer, or the formula is the same up to order of sums and
+    products, spacing and notation (x^2 = x**2 = x², √d_k = sqrt(d_k) = d_k^0.5). Any other word
+    around the answer makes it wrong ("rotation and scaling" is not "rotation"), and so does a
+    negation the accepted answer lacks (not, no, isn't, 不, 没有). Typos are forgiven word by word,
+    and only in longer words: `d_k` against `d_v` or `fp16` against `fp32` are different answers,
+    `squre root` is a slip.
     """
     given = normalize(text)
     if not given:
         return False, False
     if given in (normalize(a) for a in accepted):
         return True, False
-    given_words = _words(text)
-    for target in accepted:
-        target_words = _words(target)
-        if len(target_words) != len(given_words):
-            continue
-        if all(
-            g == t or (_typo_budget(t) and not re.search(r"\d", t + g) and edit_distance(g, t, _typo_budget(t)) <= _typo_budget(t))
-            for g, t in zip(given_words, target_words)
-        ):
+    words, content, formula = _words(text), _content(text), _formula(text)
+    candidates = [target for target in accepted if _negations(words) <= _negations(_words(target))]
+    for target in candidates:
+        target_content = _content(target)
+        if target_content and content == target_content:
+            return True, False
+        if formula is not None and formula == _formula(target):
+            return True, False
+    for target in candidates:
+        target_content = _content(target)
+        if target_content and _typo_match(content, target_content):
             return True, True
     return False, False
 
@@ -266,31 +505,55 @@ def mentioned_points(question: Question, text: str) -> list[bool]:
     """For a recall question: which key points the answer mentions.
 
     A keyword counts when its words appear in the answer as whole words, in order (so `wo` is not
-    found in "would", nor `cat` in "location"); keywords in Chinese, written without spaces, count
-    when they appear anywhere.
+    found in "would", nor `cat` in "location"), in any common form (mask, masks, masked, masking;
+    sum, summed). Chinese counts character by character, spaces ignored. A keyword does not count
+    when a negator (no, not, without, never, isn't, 不, 没有, 无) comes before it in the same clause
+    ("no causal mask" does not mention a mask), unless the keyword is itself negated ("no causal
+    mask" as a keyword needs those words).
     """
-    words = _words(text)
-    given = normalize(text)
-    return [any(_mentions(keyword, words, given) for keyword in point.keywords) for point in question.key_points]
+    tokens = _tokens(text)
+    words = [word for word, _ in tokens]
+    stems = [_stem(word) for word in words]
+    return [
+        any(_mentions(keyword, words, stems, [clause for _, clause in tokens]) for keyword in point.keywords)
+        for point in question.key_points
+    ]
 
 
-def _mentions(keyword: str, words: list[str], given: str) -> bool:
+def _mentions(keyword: str, words: list[str], stems: list[str], clauses: list[int]) -> bool:
     wanted = _words(keyword)
     if not wanted:
         return False
-    if any(_is_cjk(ch) for ch in keyword):
-        return normalize(keyword) in given
+    wanted_stems = [_stem(word) for word in wanted]
+    negated_keyword = _negations(wanted) > 0
     n = len(wanted)
-    return any(all(_same_word(w, k) for w, k in zip(words[i : i + n], wanted)) for i in range(len(words) - n + 1))
+    for i in range(len(words) - n + 1):
+        if stems[i : i + n] != wanted_stems:
+            continue
+        if negated_keyword or not any(clauses[j] == clauses[i] and _is_negator(words, j) for j in range(i)):
+            return True
+    return False
 
 
-def _same_word(word: str, keyword: str) -> bool:
-    """Equal, or the keyword's plural."""
-    return word == keyword or (word.startswith(keyword) and word[len(keyword):] in ("s", "es"))
-
-
-def _is_cjk(ch: str) -> bool:
-    return "\u2e80" <= ch <= "\u9fff"
+def _stem(word: str) -> str:
+    """A light stemmer for English words, so keyword `add` finds adds, added, adding, and `sum` summed."""
+    if not (word.isascii() and word.isalpha()) or len(word) <= 3:
+        return word
+    if word.endswith("ies") and len(word) >= 5:
+        return word[:-3] + "y"
+    for suffix in ("es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and word[-len(suffix) - 1] not in "siu":
+            word = word[: -len(suffix)]
+            break
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiou":
+        word = word[:-1]
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    return word
 
 
 # --------------------------------------------------------------------------- presenting
