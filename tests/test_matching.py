@@ -312,3 +312,19 @@ def test_garbage_and_unsafe_numbers_are_refused(text):
     with pytest.raises(InvalidAnswer) as caught:
         parse_number(text)
     assert caught.value.key == "number"
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ("We need them in order to tell positions apart.", [False] * 6),  # "in order to" is not word order
+        (
+            "Self-attention is order-blind; sine and cosine waves at geometric wavelengths are added to the "
+            "embeddings, and PE(pos+k) is a linear function of PE(pos); learned ones work as well",
+            [True] * 6,
+        ),
+        ("they are concatenated, not added, and not learned", [False] * 6),
+    ],
+)
+def test_sinusoidal_recall_credits_what_was_said_and_only_that(answer, expected):
+    assert mentioned_points(BANK["positional-encoding.recall-sinusoidal"], answer) == expected
