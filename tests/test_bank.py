@@ -284,3 +284,191 @@ def test_a_choice_may_carry_its_reason_and_a_question_may_keep_its_order(tmp_pat
     assert len(found) == 1 and "missing Chinese translation" in found[0] and "why" in found[0], found
     found = problems_of(write(tmp_path, text.replace("why:", "wy:")))
     assert len(found) == 1 and "unknown field 'wy'" in found[0] and "why" in found[0], found
+
+
+# --------------------------------------------------------------------------- every problem, in one pass
+
+MANY_PROBLEMS = """\
+questions:
+  - id: t.many
+    topic: demo
+    difficulty: easy
+    type: single
+    colour: red
+    prompt:
+      en: Pick one
+    choices:
+      - {en: a, zh: 甲}
+      - {en: b, zh: 乙}
+    answer: E
+    explanation: {en: because, zh: 因为}
+    source: test
+    shade: blue
+"""
+
+
+def test_every_problem_of_a_question_gets_its_own_located_line(tmp_path):
+    found = problems_of(write(tmp_path, MANY_PROBLEMS))
+    assert found == [
+        "q.yaml:6: t.many: unknown field 'colour'; see attnquiz/schema/question-bank.schema.json",
+        "q.yaml:8: t.many: missing Chinese translation: prompt.zh",
+        "q.yaml:12: t.many: answer 'E' is not among the 2 choices (A-B)",
+        "q.yaml:15: t.many: unknown field 'shade'; see attnquiz/schema/question-bank.schema.json",
+    ]
+
+
+def test_checks_of_a_faulted_question_do_not_trip_on_its_wrong_shapes(tmp_path):
+    text = """\
+questions:
+  - id: t.shapes
+    topic: demo
+    difficulty: easy
+    type: single
+    prompt: {en: P, zh: 题}
+    choices: "not a list"
+    answer: [1]
+    accept: abc
+    key_points: {keywords: 3}
+    explanation: {en: E, zh: 解}
+    source: test
+  - 7
+"""
+    found = problems_of(write(tmp_path, text))
+    assert found and all(p.startswith("q.yaml:") for p in found), found
+    assert any(p.startswith("q.yaml:7: t.shapes: choices:") for p in found), found
+    assert any(p.startswith("q.yaml:13: question #2:") for p in found), found
+
+
+def test_a_duplicate_id_is_reported_even_when_the_first_copy_is_invalid(tmp_path):
+    broken_first = GOOD.replace("answer: B", "answer: Z")
+    write(tmp_path, broken_first, "a.yaml")
+    write(tmp_path, GOOD, "b.yaml")
+    questions, problems = check([tmp_path])
+    found = [str(p) for p in problems]
+    assert any("a.yaml:10: t.one: answer 'Z' is not among" in p for p in found), found
+    assert any(p.endswith(f"b.yaml:2: t.one: duplicate id (first defined at {tmp_path / 'a.yaml'}:2); ids must be unique") for p in found), found
+    assert questions == []
+
+
+def test_a_duplicate_id_within_one_file_whose_copies_are_both_invalid(tmp_path):
+    question_text = GOOD.split("questions:\n", 1)[1].replace("answer: B", "answer: Z")
+    path = write(tmp_path, "questions:\n" + question_text + question_text)
+    questions, problems = check([path])
+    found = [str(p) for p in problems]
+    assert questions == []
+    assert sum("answer 'Z' is not among" in p for p in found) == 2, found
+    assert any(p.endswith("q.yaml:13: t.one: duplicate id (first defined at " + str(path) + ":2); ids must be unique") for p in found), found
+
+
+def test_a_duplicate_key_is_reported_and_the_rest_of_the_file_is_still_checked(tmp_path):
+    text = GOOD.replace("    topic: demo\n", "    topic: demo\n    topic: again\n").replace("answer: B", "answer: Q")
+    found = problems_of(write(tmp_path, text))
+    assert found == [
+        "q.yaml:4: t.one: duplicate key 'topic'; keep one",
+        "q.yaml:11: t.one: answer 'Q' is not among the 2 choices (A-B)",
+    ]
+    questions, problems = load_file(write(tmp_path, GOOD.replace("    source: test\n", "    source: test\n    source: again\n")))
+    assert questions == [] and [str(p) for p in problems] == [f"{tmp_path / 'q.yaml'}:13: t.one: duplicate key 'source'; keep one"]
+
+
+# --------------------------------------------------------------------------- YAML 1.1 booleans where text belongs
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ('prompt: {en: "Pick B", zh: "选 B"}', 'prompt: {en: no, zh: "选 B"}', 'q.yaml:6: t.one: prompt.en: YAML reads no as false; quote it: "no"'),
+        ('prompt: {en: "Pick B", zh: "选 B"}', 'prompt:\n      en: "Pick B"\n      zh: yes', 'q.yaml:8: t.one: prompt.zh: YAML reads yes as true; quote it: "yes"'),
+        ("explanation: {en: because, zh: 因为}", "explanation:\n      en: off\n      zh: 因为", 'q.yaml:12: t.one: explanation.en: YAML reads off as false; quote it: "off"'),
+        ("- {en: b, zh: 乙}", "- {en: On, zh: 乙}", 'q.yaml:9: t.one: choices[1].en: YAML reads On as true; quote it: "On"'),
+        ("source: test", "source: NO", 'q.yaml:12: t.one: source: YAML reads NO as false; quote it: "NO"'),
+        ("answer: B", "answer: yes", "q.yaml:10: t.one: answer: answer must be a choice letter (A, B, ...); YAML reads yes as true"),
+    ],
+)
+def test_a_yaml_boolean_where_text_belongs_says_to_quote_it(tmp_path, old, new, expected):
+    assert old in GOOD
+    assert problems_of(write(tmp_path, GOOD.replace(old, new))) == [expected]
+
+
+def test_yaml_booleans_in_accept_and_unit_each_get_a_line(tmp_path):
+    text = """\
+questions:
+  - id: t.short
+    topic: demo
+    difficulty: easy
+    type: short
+    prompt: {en: P, zh: 题}
+    accept:
+      - yes
+      - fine
+      - off
+    explanation: {en: E, zh: 解}
+    source: test
+  - id: t.num
+    topic: demo
+    difficulty: easy
+    type: numeric
+    answer: 3
+    unit: on
+    prompt: {en: P, zh: 题}
+    explanation: {en: E, zh: 解}
+    source: test
+"""
+    assert problems_of(write(tmp_path, text)) == [
+        'q.yaml:8: t.short: accept[0]: YAML reads yes as true; quote it: "yes"',
+        'q.yaml:10: t.short: accept[2]: YAML reads off as false; quote it: "off"',
+        'q.yaml:18: t.num: unit: YAML reads on as true; quote it: "on"',
+    ]
+
+
+def test_booleans_stay_booleans_where_the_schema_wants_them_and_quoted_words_stay_text(tmp_path):
+    truefalse = """\
+questions:
+  - id: t.tf
+    topic: demo
+    difficulty: easy
+    type: truefalse
+    answer: yes
+    ordered: no
+    prompt: {en: "no", zh: 'yes'}
+    explanation: {en: "off", zh: 解}
+    source: test
+"""
+    questions, problems = load_file(write(tmp_path, truefalse))
+    assert problems == []
+    assert questions[0].answer is True and questions[0].prompt == {"en": "no", "zh": "yes"}
+
+
+# --------------------------------------------------------------------------- the event-stream builder
+
+
+def test_built_data_matches_pyyamls_safe_loader_on_the_bank():
+    """The builder reads events itself; on ordinary files it must give exactly what yaml.safe_load gives."""
+    for path in sorted((Path(bank.__file__).resolve().parent.parent / "questions").glob("*.yaml")) + sorted(DATA.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert bank._build(text).data == yaml.load(text, Loader=bank._Loader), path.name
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"questions: &a [*a]\n", "q.yaml:1: -: alias *a is used inside its own anchor (a loop)"),
+        (b"questions: !!int abc\n", "q.yaml:1: -: bad value for int: abc"),
+        (b"questions: !!bool maybe\n", "q.yaml:1: -: bad value for bool: maybe"),
+        (b"a: 1\nquestions: *nope\n", "q.yaml:2: -: broken YAML: found undefined alias 'nope'"),
+        (b"a: &x 1\nquestions: &x [1]\n", "q.yaml:2: -: broken YAML: found duplicate anchor 'x'"),
+        (b"questions: [1]\n---\nquestions: [2]\n", "q.yaml:2: -: broken YAML: expected a single document"),
+        (b"? [a, b]\n: c\n", "q.yaml:1: -: a mapping key must be plain text"),
+        (b"questions: !!set {a}\n", "q.yaml:1: -: tag tag:yaml.org,2002:set is not allowed"),
+    ],
+)
+def test_loops_bad_tagged_values_and_odd_documents_are_reported_not_crashed(tmp_path, content, expected):
+    found = problems_of(write(tmp_path, content))
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def test_values_read_as_pyyaml_reads_them(tmp_path):
+    text = "a: 0x1f\nb: 1_000\nc: .inf\nd: ~\ne:\nf: 2020-01-01\ng: !!str 12\nh: '012'\ni: <<\nj: &k [1]\nl: *k\n"
+    data = bank._build(text).data
+    assert data == {"a": 31, "b": 1000, "c": float("inf"), "d": None, "e": None, "f": "2020-01-01", "g": "12", "h": "012", "i": "<<", "j": [1], "l": [1]}
+    assert data["j"] is data["l"], "an alias shares its anchor's value instead of copying it"
