@@ -9,7 +9,7 @@ parameters). Write:
      (B, H, T, C // n_head); scores q kᵀ / √(head width); softmax over the keys; times v;
      merge heads back to (B, T, C); apply self.c_proj.
    - CAUSAL: position t may attend to positions 0..t only (changing a later token must not
-     change any earlier output). The interview article's BERT-based generator is bidirectional:
+     change any earlier output). The interview article's (自注意力机制在大模型中的应用) BERT-based generator is bidirectional:
      that is the bug.
 
 2. `generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, generator=None)`:
