@@ -1,20 +1,17 @@
 """Katas: manifests, workspaces, hints and the learner's progress.
 
 Plain core: no typer, no rich, no torch. The grading itself lives in attnquiz.grading; this module only
-knows where content is and what the learner has done. Graded attempts go to the progress
-database (attnquiz/store.py); workspace bookkeeping (started, where, hints shown, the last kata) is
-one small JSON file under user_dir().
+knows where content is and what the learner has done. Graded attempts and workspace bookkeeping
+(started, where, hints shown, the last kata) go to the progress database (attnquiz/store.py).
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -25,7 +22,7 @@ from attnquiz.paths import content_dir, user_dir
 
 MANIFEST = "kata.yaml"
 MARKER = ".attnquiz-kata"
-STATE_FILE = "katas.json"
+LEGACY_STATE_FILE = "katas.json"  # where an earlier attnquiz kept kata bookkeeping
 DEFAULT_WORKSPACE = Path("attnquiz-katas")
 
 
@@ -254,96 +251,111 @@ def resolve_target(name: Optional[str], file: Optional[Path], cwd: Path) -> tupl
 
 
 # --- progress -----------------------------------------------------------------------------------
+# Everything lives in the progress database (attnquiz/store.py): attempts, and which katas were
+# started where, hints seen, the last kata. Concurrent commands get transactions; `stats --reset`
+# clears it all at once. An older attnquiz's katas.json is imported once, then renamed.
 
 
-def _state_path() -> Path:
-    return user_dir() / STATE_FILE
+def _store() -> Any:
+    from attnquiz.store import Store
 
-
-def load_state() -> dict[str, Any]:
-    """The whole progress record; a missing or unreadable file means no progress yet."""
+    store = Store.open()
     try:
-        data = json.loads(_state_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"version": 1, "katas": {}, "last": None}
-    if not isinstance(data, dict) or not isinstance(data.get("katas"), dict):
-        return {"version": 1, "katas": {}, "last": None}
-    return data
-
-
-def _save_state(state: dict[str, Any]) -> None:
-    """Write atomically: a crash mid-write leaves the old file, never half a file."""
-    path = _state_path()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".katas-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, indent=1)
-        os.replace(tmp, path)
+        _import_legacy_state(store)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        store.close()
         raise
+    return store
 
 
-def _entry(state: dict[str, Any], name: str) -> dict[str, Any]:
-    return state["katas"].setdefault(name, {"started": None, "hints_shown": 0})
+def _import_legacy_state(store: Any) -> None:
+    """katas.json from before the database kept this: imported, then renamed to katas.json.imported.
+    A damaged one is reported with its path, never silently replaced."""
+    path = user_dir() / LEGACY_STATE_FILE
+    if not path.exists():
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        states = data["katas"]
+        if not isinstance(states, dict) or not all(isinstance(v, dict) for v in states.values()):
+            raise ValueError("katas is not a mapping of mappings")
+        cleaned = {str(k): {f: _iso(v.get(f)) if f in ("started", "gave_up") else v.get(f) for f in _LEGACY_FIELDS} for k, v in states.items()}
+        last = data.get("last") if isinstance(data.get("last"), str) else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(
+            f"{path}: damaged kata bookkeeping from an older attnquiz ({exc}); move it aside and run again "
+            "(your graded attempts are in the progress database and are not affected)"
+        ) from None
+    store.import_kata_state(cleaned, last)
+    path.replace(path.with_name(LEGACY_STATE_FILE + ".imported"))
+
+
+_LEGACY_FIELDS = ("started", "workspace", "hints_shown", "gave_up")
+
+
+def _iso(value: Any) -> Optional[str]:
+    """An ISO time from katas.json in the store's own text form (None when absent or unreadable)."""
+    from attnquiz.store import to_text
+
+    if not isinstance(value, str):
+        return None
+    try:
+        return to_text(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
 
 
 def mark_started(name: str, workspace: Path) -> None:
-    state = load_state()
-    entry = _entry(state, name)
-    entry["started"] = entry["started"] or _now()
-    entry["workspace"] = str(workspace)
-    state["last"] = name
-    _save_state(state)
+    from attnquiz import schedule
+
+    with _store() as store:
+        store.mark_kata_started(name, schedule.now(), str(workspace))
 
 
 def record_attempt(
     name: str, passed: bool, checks_passed: int, checks_total: int, duration_s: float, when: Optional[datetime] = None
 ) -> None:
-    """Record one graded attempt in the progress database (the one record of attempts, read by
-    `attnquiz stats`); the JSON state only remembers that the kata was started and was the last."""
-    from attnquiz.store import record_kata_attempt
+    """Record one graded attempt and that the kata was started and is the last one."""
+    from attnquiz import schedule
 
-    record_kata_attempt(name, passed, checks_passed, checks_total, duration_s, when)
-    state = load_state()
-    entry = _entry(state, name)
-    entry["started"] = entry["started"] or _now()
-    state["last"] = name
-    _save_state(state)
+    with _store() as store:
+        store.record_kata_attempt(name, passed, checks_passed, checks_total, duration_s, when)
+        store.mark_kata_started(name, when or schedule.now())
 
 
 def attempts(name: str) -> list[Any]:
     """Graded attempts of one kata, oldest first (store.KataAttempt rows)."""
-    from attnquiz.store import Store
-
-    with Store.open() as store:
+    with _store() as store:
         return list(store.kata_attempts(name))
 
 
 def next_hint(kata: Kata) -> tuple[int, str]:
     """(1-based number, text) of the next hint; after the last one, the last one again."""
-    state = load_state()
-    entry = _entry(state, kata.name)
-    shown = min(int(entry.get("hints_shown", 0)) + 1, len(kata.hints))
-    entry["hints_shown"] = shown
-    _save_state(state)
+    with _store() as store:
+        shown = store.next_hint(kata.name, len(kata.hints))
     return shown, kata.hints[shown - 1]
 
 
 def status(name: str) -> str:
     """new / started / passed: passed once any graded attempt passed."""
-    tried = attempts(name)
+    with _store() as store:
+        tried = store.kata_attempts(name)
+        started = name in store.kata_states()
     if any(a.passed for a in tried):
         return "passed"
-    return "started" if tried or load_state()["katas"].get(name) else "new"
+    return "started" if tried or started else "new"
 
 
 def progress(name: str) -> dict[str, Any]:
-    return dict(load_state()["katas"].get(name) or {})
+    """started_at, workspace, hints_shown, gave_up_at of one kata (empty when never touched)."""
+    with _store() as store:
+        state = store.kata_states().get(name)
+    return state._asdict() if state is not None else {}
 
 
 def last_started() -> Optional[str]:
-    last = load_state().get("last")
+    with _store() as store:
+        last = store.last_kata()
     return last if isinstance(last, str) and last in kata_names() else None
 
 
@@ -360,12 +372,10 @@ def solution(kata: Kata, give_up: bool = False) -> str:
             f"try `attnquiz hint {kata.name}`, or pass --give-up to see it now"
         )
     if give_up:
-        state = load_state()
-        _entry(state, kata.name)["gave_up"] = _now()
-        _save_state(state)
+        from attnquiz import schedule
+
+        with _store() as store:
+            store.mark_gave_up(kata.name, schedule.now())
     return kata.reference.read_text(encoding="utf-8")
 
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 

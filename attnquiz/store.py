@@ -69,6 +69,30 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX kata_attempts_by_kata ON kata_attempts(kata)",
     ),
+    (
+        # Session ids are never reused (AUTOINCREMENT), so an answer of a session that a reset removed
+        # can never be adopted by a later one; answers already pointing nowhere are detached.
+        """CREATE TABLE sessions_v3 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            started_at TEXT NOT NULL,
+            ended_at TEXT NOT NULL,
+            answered INTEGER NOT NULL DEFAULT 0,
+            right INTEGER NOT NULL DEFAULT 0
+        )""",
+        "INSERT INTO sessions_v3 (id, started_at, ended_at, answered, right) SELECT id, started_at, ended_at, answered, right FROM sessions",
+        "UPDATE answers SET session_id = NULL WHERE session_id IS NOT NULL AND session_id NOT IN (SELECT id FROM sessions)",
+        "DROP TABLE sessions",
+        "ALTER TABLE sessions_v3 RENAME TO sessions",
+        # The kata bookkeeping that lived in katas.json: started, where, hints seen, gave up; and the last kata.
+        """CREATE TABLE kata_state (
+            kata TEXT PRIMARY KEY,
+            started_at TEXT,
+            workspace TEXT,
+            hints_shown INTEGER NOT NULL DEFAULT 0,
+            gave_up_at TEXT
+        )""",
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -122,6 +146,14 @@ class KataAttempt(NamedTuple):
     seconds: float
 
 
+class KataState(NamedTuple):
+    kata: str
+    started_at: datetime | None
+    workspace: str | None
+    hints_shown: int
+    gave_up_at: datetime | None
+
+
 class SessionRow(NamedTuple):
     id: int
     started_at: datetime
@@ -158,6 +190,7 @@ class Store:
         store = cls(conn, path)
         try:
             store._prepare()
+            conn.execute("PRAGMA foreign_keys = ON")  # after the migrations, which rebuild tables
         except StoreError:
             conn.close()
             raise
@@ -310,10 +343,13 @@ class Store:
             )
             self._session_id = cursor.lastrowid
         else:
-            conn.execute(
+            updated = conn.execute(
                 "UPDATE sessions SET ended_at = ?, answered = answered + 1, right = right + ? WHERE id = ?",
                 (to_text(at), int(correct), self._session_id),
-            )
+            ).rowcount
+            if not updated:  # `stats --reset` in another terminal removed it: go on as a new session
+                self._session_id, self._session_started = None, at
+                return self._touch_session(conn, at, correct)
         return self._session_id
 
     def cards(self) -> dict[str, Card]:
@@ -372,6 +408,64 @@ class Store:
         rows = self._read(sql + " WHERE kata = ? ORDER BY id", (kata,)) if kata else self._read(sql + " ORDER BY id")
         return [KataAttempt(k, from_text(a), bool(p), cp, ct, s) for k, a, p, cp, ct, s in rows]
 
+    # ----------------------------------------------------------------------- kata bookkeeping
+
+    def kata_states(self) -> dict[str, KataState]:
+        rows = self._read("SELECT kata, started_at, workspace, hints_shown, gave_up_at FROM kata_state")
+        return {
+            k: KataState(k, from_text(s) if s else None, w, int(h), from_text(g) if g else None) for k, s, w, h, g in rows
+        }
+
+    def mark_kata_started(self, kata: str, at: datetime, workspace: str | None = None) -> None:
+        """The kata was started (its workspace made, or graded); the last kata is this one."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO kata_state (kata, started_at, workspace) VALUES (?, ?, ?) ON CONFLICT(kata) DO UPDATE"
+                " SET started_at = COALESCE(started_at, excluded.started_at), workspace = COALESCE(excluded.workspace, workspace)",
+                (kata, to_text(at), workspace),
+            )
+            conn.execute("INSERT INTO settings (key, value) VALUES ('last_kata', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (kata,))
+
+        self._write(work)
+
+    def next_hint(self, kata: str, hints: int) -> int:
+        """Count one more hint seen (at most `hints`) in one transaction; returns its 1-based number."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            conn.execute("INSERT INTO kata_state (kata) VALUES (?) ON CONFLICT(kata) DO NOTHING", (kata,))
+            conn.execute("UPDATE kata_state SET hints_shown = MIN(hints_shown + 1, ?) WHERE kata = ?", (hints, kata))
+            return int(conn.execute("SELECT hints_shown FROM kata_state WHERE kata = ?", (kata,)).fetchone()[0])
+
+        return self._write(work)
+
+    def mark_gave_up(self, kata: str, at: datetime) -> None:
+        self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO kata_state (kata, gave_up_at) VALUES (?, ?) ON CONFLICT(kata) DO UPDATE SET gave_up_at = excluded.gave_up_at",
+                (kata, to_text(at)),
+            )
+        )
+
+    def last_kata(self) -> str | None:
+        rows = self._read("SELECT value FROM settings WHERE key = 'last_kata'")
+        return rows[0][0] if rows else None
+
+    def import_kata_state(self, states: dict[str, dict], last: str | None) -> None:
+        """Bring in an older attnquiz's katas.json once (rows already here win)."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            for kata, entry in states.items():
+                conn.execute(
+                    "INSERT INTO kata_state (kata, started_at, workspace, hints_shown, gave_up_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT(kata) DO NOTHING",
+                    (kata, entry.get("started"), entry.get("workspace"), int(entry.get("hints_shown") or 0), entry.get("gave_up")),
+                )
+            if last:
+                conn.execute("INSERT INTO settings (key, value) VALUES ('last_kata', ?) ON CONFLICT(key) DO NOTHING", (last,))
+
+        self._write(work)
+
     # ----------------------------------------------------------------------- starting over
 
     def reset(self, at: datetime | None = None) -> Path:
@@ -389,7 +483,7 @@ class Store:
             target.close()
 
         def wipe(conn: sqlite3.Connection) -> None:
-            for table in ("answers", "cards", "sessions", "kata_attempts"):
+            for table in ("answers", "cards", "sessions", "kata_attempts", "kata_state", "settings"):
                 conn.execute(f"DELETE FROM {table}")
 
         self._write(wipe)

@@ -122,7 +122,7 @@ def test_an_attempt_that_cannot_be_recorded_says_so_in_the_json_and_the_exit_cod
     database = home / "progress.sqlite3"
     database.unlink(missing_ok=True)
     database.mkdir(parents=True)  # a folder where the database file should be: the store cannot open it
-    code, report = _grade(ws, home, REFERENCE)
+    code, report = _grade(ws, home, REFERENCE, "--file", str(ws / "multihead.py"))  # no workspace lookup in the store
     assert report["passed"] is True and report["recorded"] is False
     assert "progress.sqlite3" in report["error"]
     assert code == 2

@@ -60,17 +60,29 @@ def test_record_attempt_goes_to_the_progress_database(_isolated_home):
         rows = db.execute("SELECT kata, attempted_at, passed, checks_passed, checks_total, seconds FROM kata_attempts ORDER BY id").fetchall()
     assert rows[0][0] == "attention" and rows[0][1].startswith("2026-01-01") and rows[0][2:] == (0, 3, 12, 2.5)
     assert [r[2] for r in rows] == [0, 1]
-    data = json.loads((_isolated_home / "katas.json").read_text())
-    assert data["last"] == "attention" and data["katas"]["attention"]["started"]
-    assert not list(_isolated_home.glob(".katas-*")), "temporary files must not be left behind"
+    assert katas.last_started() == "attention" and katas.progress("attention")["started_at"] is not None
+    assert not (_isolated_home / "katas.json").exists(), "kata bookkeeping lives in the database only"
 
 
-def test_corrupt_state_file_means_no_progress(_isolated_home):
+def test_an_older_katas_json_is_imported_once(_isolated_home):
+    _isolated_home.mkdir(parents=True, exist_ok=True)
+    legacy = {"version": 1, "last": "multihead", "katas": {
+        "multihead": {"started": "2026-01-02T03:04:05+00:00", "workspace": "/w/mh", "hints_shown": 2},
+        "attention": {"started": "2026-01-01T00:00:00Z", "hints_shown": 1, "gave_up": "2026-01-03T00:00:00+00:00"}}}  # fmt: skip
+    (_isolated_home / "katas.json").write_text(json.dumps(legacy))
+    assert katas.last_started() == "multihead"
+    assert katas.progress("multihead")["hints_shown"] == 2 and str(katas.workspace_of("multihead")) == "/w/mh"
+    assert katas.progress("attention")["gave_up_at"].year == 2026 and katas.status("attention") == "started"
+    assert not (_isolated_home / "katas.json").exists() and (_isolated_home / "katas.json.imported").is_file()
+
+
+def test_a_damaged_katas_json_is_reported_not_replaced(_isolated_home):
     _isolated_home.mkdir(parents=True, exist_ok=True)
     (_isolated_home / "katas.json").write_text("{not json")
-    assert katas.status("attention") == "new"
-    katas.record_attempt("attention", True, 1, 1, 0.1)
-    assert katas.status("attention") == "passed"
+    with pytest.raises(UsageError) as info:
+        katas.status("attention")
+    assert "katas.json" in str(info.value) and "move it aside" in str(info.value)
+    assert (_isolated_home / "katas.json").read_text() == "{not json"
 
 
 def test_graded_attempts_show_in_stats(_isolated_home):

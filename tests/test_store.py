@@ -71,14 +71,22 @@ def test_an_old_schema_is_migrated_and_keeps_its_data(_isolated_home):
     for statement in MIGRATIONS[0]:
         conn.execute(statement)
     conn.execute("INSERT INTO answers (question_id, answered_at, given, correct, rating, seconds) VALUES ('q', ?, 'x', 1, 'good', 1.0)", (store_mod.to_text(T0),))
+    # The old reset bug: an answer pointing at a session row that no longer exists.
+    conn.execute("INSERT INTO answers (question_id, answered_at, given, correct, rating, seconds, session_id) VALUES ('r', ?, 'x', 1, 'good', 1.0, 7)", (store_mod.to_text(T0),))
+    conn.execute("INSERT INTO sessions (id, started_at, ended_at, answered, right) VALUES (3, ?, ?, 1, 1)", (store_mod.to_text(T0),) * 2)
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
     with Store.open() as store:
-        assert store.version == SCHEMA_VERSION == 2
-        assert [a.question_id for a in store.answers()] == ["q"]
+        assert store.version == SCHEMA_VERSION == 3
+        assert sorted(a.question_id for a in store.answers()) == ["q", "r"]
+        assert [a.session_id for a in store.answers("r")] == [None], "a dangling session id is detached"
+        assert [s.id for s in store.sessions()] == [3]
         store.record_kata_attempt("attention", True, 8, 8, 1.0, at=T0)
         assert len(store.kata_attempts()) == 1
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 def _snapshot(path: Path) -> tuple[bytes, int, list[str]]:

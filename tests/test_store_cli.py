@@ -248,3 +248,67 @@ def test_editing_a_question_keeps_its_history_and_a_removed_one_is_ignored(tmp_p
     assert "sample-numbers" not in topics
     again = attnquiz("ask", *args, "--topic", "sample", "--seed", "1", stdin="")
     assert again.returncode == 0 and "Traceback" not in again.stderr
+
+
+# --------------------------------------------------------------------------- two terminals, one reset
+
+
+def _consistent(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        dangling = db.execute("SELECT COUNT(*) FROM answers WHERE session_id IS NOT NULL AND session_id NOT IN (SELECT id FROM sessions)").fetchone()[0]
+        assert dangling == 0, "an answer points at a session that no longer exists"
+        for sid, answered, right in db.execute("SELECT id, answered, right FROM sessions"):
+            got = db.execute("SELECT COUNT(*), COALESCE(SUM(correct), 0) FROM answers WHERE session_id = ?", (sid,)).fetchone()
+            assert got == (answered, right), f"session {sid} counts {answered}/{right} but holds {got}"
+
+
+def test_a_reset_during_a_session_misattributes_nothing(_isolated_home):
+    ids = order(5)
+    quiz = start("ask", *SAMPLE_ARGS, "--seed", "5", "--all")
+    assert quiz.stdin is not None
+    quiz.stdin.write(lines_for(ids[:2]).encode())
+    quiz.stdin.flush()
+    wait_for(quiz, b"Question 3/7", then="›".encode())
+    with Store.open() as store:
+        [before] = store.sessions()
+    reset = attnquiz("stats", "--reset", "--yes")
+    assert reset.returncode == 0, reset.stderr
+    out, err = quiz.communicate(input=lines_for(ids[2:5]).encode(), timeout=60)
+    assert quiz.returncode == 0 and b"Traceback" not in out + err, err
+    later = attnquiz("ask", *SAMPLE_ARGS, "--seed", "5", "--all", "--count", "2", stdin=lines_for(ids[:2]))
+    assert later.returncode == 0, later.stderr
+    with Store.open() as store:
+        sessions = store.sessions()
+        assert sorted(s.answered for s in sessions) == [2, 3], "after the reset: the running session's 3, then 2"
+        assert all(s.id > before.id for s in sessions), "a session id was reused after the reset"
+        assert [a.question_id for a in store.answers()] == ids[2:5] + ids[:2]
+    _consistent(_isolated_home / "progress.sqlite3")
+
+
+def test_concurrent_kata_bookkeeping_loses_nothing(_isolated_home):
+    """Four processes counting hints and grading attempts at once: every increment lands."""
+    code = (
+        "import sys\nfrom attnquiz import katas\nk = katas.load_kata('multihead')\n"
+        "for i in range(25):\n"
+        "    katas.record_attempt('attention', False, i, 12, 0.1)\n"
+        "    katas.mark_started('multihead', __import__('pathlib').Path('/tmp/ws'))\n"
+    )
+    hints = (
+        "from attnquiz import katas\nfrom attnquiz.store import Store\nk = katas.load_kata('generator')\n"
+        "for _ in range(50):\n    katas.next_hint(k)\n"
+        "    with Store.open() as store:\n        store.next_hint('counter', 10_000)\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", c], env=env(), stderr=subprocess.PIPE) for c in (code, code, hints, hints)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), b"".join(errors).decode()[-1500:]
+    with Store.open() as store:
+        assert len(store.kata_attempts("attention")) == 50
+        states = store.kata_states()
+    from attnquiz import katas
+
+    assert states["generator"].hints_shown == len(katas.load_kata("generator").hints)  # capped at the last hint
+    assert states["counter"].hints_shown == 100, "a read-modify-write lost increments"
+    assert states["multihead"].workspace == "/tmp/ws" and katas.last_started() in ("attention", "multihead")
+    _consistent(_isolated_home / "progress.sqlite3")
