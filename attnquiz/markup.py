@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
+from attnquiz.lazyre import LazyRegex
 from rich.cells import cell_len
 from rich.text import Text
 
-_INLINE = re.compile(r"`([^`]+)`|\*\*(.+?)\*\*|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
-_BULLET = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+")
+_INLINE = LazyRegex(r"`([^`]+)`|\*\*(.+?)\*\*|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
+_BULLET = LazyRegex(r"^(\s*)([-*+]|\d+[.)])\s+")
 
 CODE_STYLE = "bold cyan"
 
@@ -43,7 +44,7 @@ def _is_wide(ch: str) -> bool:
 
 
 _WIDE = "\u2e80-\u9fff\uff00-\uffef\u3000-\u303f"
-_CJK_GAP = re.compile(f"(?<=[{_WIDE}])[ \t]+(?=[{_WIDE}])|(?<=[。，、；：？！）」』】])[ \t]+")
+_CJK_GAP = LazyRegex(f"(?<=[{_WIDE}])[ \t]+(?=[{_WIDE}])|(?<=[。，、；：？！）」』】])[ \t]+")
 
 
 def tidy_cjk(text: str) -> str:
@@ -63,9 +64,9 @@ def join_lines(parts: list[str]) -> str:
 
 
 _CLOSING = "，。、；：？！）」』】》”’,.;:?!)]}"
-_HANG_ITEM = re.compile(r"\s*(?:•|\d+[.)]|[A-J]\.)\s+")
-_HANG_CODE = re.compile(r"\s*(?:\d+ )?\s*")
-_TOKEN = re.compile(rf"\s+|[{_WIDE}][{re.escape(_CLOSING)}]*|[^\s{_WIDE}]+[{re.escape(_CLOSING)}]*")
+_HANG_ITEM = LazyRegex(r"\s*(?:•|\d+[.)]|[A-J]\.)\s+")
+_HANG_CODE = LazyRegex(r"\s*(?:\d+ )?\s*")
+_TOKEN = LazyRegex(rf"\s+|[{_WIDE}][{re.escape(_CLOSING)}]*|[^\s{_WIDE}]+[{re.escape(_CLOSING)}]*")
 
 
 class Wrapped:

@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Sequence
 
+from attnquiz.lazyre import LazyRegex
 from attnquiz.bank import TYPES, Bank, Question, index_letter, normalize
 from attnquiz.errors import UsageError
 
@@ -163,9 +164,9 @@ _WORD_SCALE = {
     "千": 1e3, "万": 1e4, "亿": 1e8, "字节": 1, "比特": 1, "位": 1, "%": 0.01,
 }
 _BYTE_PREFIX = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
-_BYTE_UNIT_RE = re.compile(r"(k|m|g|t|ki|mi|gi|ti)?(b|bytes?|bits?)", re.IGNORECASE)
+_BYTE_UNIT_RE = LazyRegex(r"(k|m|g|t|ki|mi|gi|ti)?(b|bytes?|bits?)", re.IGNORECASE)
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
-_NUMBER_TOKEN_RE = re.compile(
+_NUMBER_TOKEN_RE = LazyRegex(
     r"(?P<num>(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:_\d{3})+(?!\d)|\d{1,3}(?: \d{3})+(?![\d.])|\d+)(?:\.\d*)?"
     r"(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
     r"|(?P<op>\*\*|[-+*/^()])"
@@ -317,7 +318,7 @@ def _typo_budget(expected: str) -> int:
     return 0
 
 
-_TOKEN_RE = re.compile(r"[\u2e80-\u9fff]|[^\W\u2e80-\u9fff]+(?:'[^\W\u2e80-\u9fff]+)?|[^\w\s]")
+_TOKEN_RE = LazyRegex(r"[\u2e80-\u9fff]|[^\W\u2e80-\u9fff]+(?:'[^\W\u2e80-\u9fff]+)?|[^\w\s]")
 _CLAUSE_MARKS = set(",;.:!?()[]{}，。；：！？、（）【】")
 _CLAUSE_WORDS = {"but", "and", "so", "because", "since", "while", "whereas", "although", "though", "then",
                  "instead", "however", "which", "但", "而"}
@@ -379,12 +380,12 @@ def _content(text: str) -> list[str]:
 
 
 _FORMULA_FILLER = sorted(_FILLER_WORDS | {"i think", "i believe", "i guess", "i'd say", "the answer is", "it is"}, key=len)
-_FORMULA_LEAD_RE = re.compile(
+_FORMULA_LEAD_RE = LazyRegex(
     r"^(?:(?:" + "|".join(re.escape(w) for w in reversed(_FORMULA_FILLER)) + r")(?:\s*[,:]\s*|\s+)"
     r"|(?:" + "|".join(_FILLER_ZH) + r")\s*)*",
     re.IGNORECASE,
 )
-_FORMULA_TAIL_RE = re.compile(
+_FORMULA_TAIL_RE = LazyRegex(
     r"(?:[\s,]*(?:i think|i believe|i guess|probably|maybe|perhaps|吧|呢|吗)|[\s.!?。！？])*$",
     re.IGNORECASE,
 )
