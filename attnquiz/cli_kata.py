@@ -58,14 +58,15 @@ def kata_command(
     from attnquiz import katas
 
     if name is None:
-        table = Table(title="Katas", title_justify="left")
-        for column in ("name", "title", "difficulty", "status"):
+        table = Table(title="Katas, in ladder order", title_justify="left")
+        for column in ("name", "title", "difficulty", "after", "status"):
             table.add_column(column)
         for k in katas.list_katas():
             status = katas.status(k.name)
-            table.add_row(k.name, escape(k.title), k.difficulty, f"[{STATUS_STYLE[status]}]{status}[/]")
+            after = ", ".join(k.requires) or "—"
+            table.add_row(k.name, escape(k.title), k.difficulty, after, f"[{STATUS_STYLE[status]}]{status}[/]")
         console.print(table)
-        console.print("Start one with [bold]attnquiz kata NAME[/].")
+        console.print("Start one with [bold]attnquiz kata NAME[/]; the order is advice, nothing is locked.")
         return
     kata = katas.load_kata(name)
     ws = katas.create_workspace(kata, directory, reset=reset)

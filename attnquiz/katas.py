@@ -40,6 +40,7 @@ class Kata:
     hints: tuple[str, ...]  # progressive: each one gives away a little more
     description: str  # the task, written into the workspace's TASK.md
     showcase: Optional[str] = None  # optional file with showcase(module, kata_dir) -> str
+    requires: tuple[str, ...] = ()  # katas that come before this one on the ladder (advice, not a lock)
 
     @property
     def hidden_suite(self) -> Path:
@@ -78,11 +79,20 @@ def katas_root() -> Path:
 
 
 def list_katas() -> list[Kata]:
-    """Every kata folder (one with a kata.yaml), sorted by difficulty then name."""
+    """Every kata folder (one with a kata.yaml) in ladder order: a kata after the ones it requires,
+    otherwise easier first, then by name."""
     root = katas_root()
     found = [load_kata(p.name) for p in sorted(root.iterdir()) if (p / MANIFEST).is_file()] if root.is_dir() else []
     order = {"easy": 0, "medium": 1, "hard": 2}
-    return sorted(found, key=lambda k: (order.get(k.difficulty, 9), k.name))
+    pending = sorted(found, key=lambda k: (order.get(k.difficulty, 9), k.name))
+    names = {k.name for k in found}
+    ladder: list[Kata] = []
+    while pending:
+        placed = {k.name for k in ladder}
+        ready = next((k for k in pending if all(r in placed or r not in names for r in k.requires)), pending[0])
+        ladder.append(ready)
+        pending.remove(ready)
+    return ladder
 
 
 def kata_names() -> list[str]:
@@ -110,6 +120,7 @@ def load_kata(name: str) -> Kata:
             hints=tuple(str(h).strip() for h in data["hints"]),
             description=str(data["description"]).strip(),
             showcase=data.get("showcase"),
+            requires=tuple(str(r) for r in data.get("requires") or ()),
         )
     except (KeyError, TypeError, yaml.YAMLError) as exc:
         raise UsageError(f"{manifest}: invalid kata manifest ({exc!r}); fix the file or reinstall attnquiz") from None

@@ -118,3 +118,19 @@ def test_in_place_changes_to_the_inputs_never_reach_the_reference(tmp_path):
     result = grading.grade(KATA, path, timeout=120)
     assert not result.passed
     assert next(c for c in result.checks if c.name == "values_float64").status == "failed"
+
+
+def test_a_forbidden_tensor_method_is_caught_statically_and_at_run_time(tmp_path):
+    """A kata may forbid `torch.Tensor.softmax`: `x.softmax(-1)` names no torch function."""
+    import dataclasses
+
+    kata = dataclasses.replace(KATA, forbidden=(*KATA.forbidden, "torch.Tensor.softmax"))
+    plain = "import torch\n\n\ndef scaled_dot_product_attention(q, k, v, mask=None):\n    w = (q @ k.transpose(-2, -1)).softmax(-1)\n    return w @ v, w\n"
+    found = grading.forbidden_uses(__import__("ast").parse(plain), kata.forbidden)
+    assert any(".softmax()" in f for f in found), found
+    hidden = plain.replace("(q @ k.transpose(-2, -1)).softmax(-1)", "getattr(q @ k.transpose(-2, -1), 'soft' + 'max')(-1)")
+    path = tmp_path / "attention.py"
+    path.write_text(hidden, encoding="utf-8")
+    result = grading.grade(kata, path, timeout=120)
+    check = next(c for c in result.checks if c.name == "no_forbidden_calls")
+    assert not result.passed and check.status == "failed" and "torch.Tensor.softmax" in check.message, check

@@ -100,3 +100,13 @@ def test_reference_passes_starter_fails_mistakes_diagnosed(name, tmp_path):
         assert result.diagnosis, f"mistake {mistake} is not diagnosed"
         top = result.diagnosis[0]
         assert (top.mistake, top.full) == (mistake, True), f"{mistake} diagnosed as {result.diagnosis}"
+
+
+def test_the_ladder_lists_every_kata_after_the_ones_it_requires():
+    ladder = katas.list_katas()
+    assert sorted(k.name for k in ladder) == sorted(KATAS)
+    position = {k.name: i for i, k in enumerate(ladder)}
+    for kata in ladder:
+        for before in kata.requires:
+            assert before in position, f"{kata.name} requires {before!r}, which is no kata"
+            assert position[before] < position[kata.name], f"{kata.name} is listed before {before}"

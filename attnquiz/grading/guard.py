@@ -198,6 +198,11 @@ class Guard:
 
     def _wrap_everywhere(self, dotted: str) -> None:
         module_name, _, attr = dotted.rpartition(".")
+        if module_name == "torch.Tensor":  # a method: x.softmax(-1) reaches it without naming torch
+            original = getattr(self.torch.Tensor, attr, None)
+            if original is not None:
+                self._pin(self.torch.Tensor, attr, self._wrap(dotted, original))
+            return
         try:
             owner = __import__(module_name, fromlist=["_"])
             original = getattr(owner, attr)

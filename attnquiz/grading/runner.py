@@ -177,7 +177,12 @@ def forbidden_uses(tree: ast.AST, forbidden: Sequence[str]) -> list[str]:
                 aliases[a.asname or a.name] = full
                 if full in forbidden or (a.name in leaves and node.module.split(".")[0] == "torch"):
                     note(node, f"uses {full}, which this kata forbids")
+    methods = {name.rsplit(".", 1)[-1] for name in forbidden if name.startswith("torch.Tensor.")}
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in methods:
+            dotted = _dotted(node.func, aliases)
+            if dotted is None or dotted.split(".")[0] != "torch":  # x.softmax(...): a tensor method
+                note(node, f"calls .{node.func.attr}(), the tensor method of torch.Tensor.{node.func.attr}, which this kata forbids")
         if isinstance(node, ast.Attribute) and node.attr in leaves:
             dotted = _dotted(node, aliases)
             if dotted is not None and (dotted in forbidden or dotted.split(".")[0] == "torch"):
