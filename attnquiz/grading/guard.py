@@ -131,7 +131,7 @@ class Guard:
     def _forbid(self, dotted: str) -> None:
         frame = self._culprit()
         path = frame.f_code.co_filename
-        message = f"{os.path.basename(path)} line {frame.f_lineno}: calls {dotted}, which this kata forbids — write the attention yourself"
+        message = f"{os.path.basename(path)} line {frame.f_lineno}: calls {dotted}, which this kata forbids — write it yourself"
         if not any(m == message for _, m, _ in self.violations):
             self.violations.append((path, message, None if path in self.learner_files else self.current))
         raise ForbiddenCall(message)

@@ -145,7 +145,7 @@ def static_checks(kata: Kata, file: Path) -> list[Check]:
         return [Check("syntax", "failed", message), not_run]
     found = forbidden_uses(tree, kata.forbidden)
     forbidden = (
-        Check("no_forbidden_calls", "failed", "; ".join(found) + " — write the attention yourself")
+        Check("no_forbidden_calls", "failed", "; ".join(found) + " — write it yourself")
         if found
         else Check("no_forbidden_calls", "passed")
     )

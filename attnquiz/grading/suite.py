@@ -97,7 +97,8 @@ class Helpers:
             raise AssertionError(f"{what}: NaN at index {idx} where the reference is finite")
         rtol, atol = self.TOLERANCES.get(str(actual.dtype).replace("torch.", ""), (1e-4, 1e-5))
         if not torch.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
-            diff = (a - e).abs().nan_to_num(nan=float("inf"), posinf=float("inf"))
+            same = (a == e) | (torch.isnan(a) & torch.isnan(e))  # equal infinities differ by nothing
+            diff = torch.where(same, torch.zeros_like(a), (a - e).abs()).nan_to_num(nan=float("inf"), posinf=float("inf"))
             flat = int(diff.argmax())
             idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), diff.shape))
             raise AssertionError(
