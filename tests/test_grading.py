@@ -134,3 +134,13 @@ def test_a_forbidden_tensor_method_is_caught_statically_and_at_run_time(tmp_path
     result = grading.grade(kata, path, timeout=120)
     check = next(c for c in result.checks if c.name == "no_forbidden_calls")
     assert not result.passed and check.status == "failed" and "torch.Tensor.softmax" in check.message, check
+
+
+def test_a_comparison_message_points_at_a_real_difference_not_at_matching_infinities():
+    import torch
+
+    from attnquiz.grading.suite import Helpers
+
+    with pytest.raises(AssertionError) as info:
+        Helpers().close(torch.tensor([float("-inf"), 1.0]), torch.tensor([float("-inf"), 2.0]), "log-probabilities")
+    assert "at index (1,)" in str(info.value) and "differs from the reference by 1" in str(info.value), info.value
