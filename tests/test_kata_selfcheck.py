@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -110,3 +111,10 @@ def test_the_ladder_lists_every_kata_after_the_ones_it_requires():
         for before in kata.requires:
             assert before in position, f"{kata.name} requires {before!r}, which is no kata"
             assert position[before] < position[kata.name], f"{kata.name} is listed before {before}"
+
+
+def test_the_readme_lists_every_kata_in_ladder_order():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- kata-list", 1)[1].split("\n", 1)[1].split("\n\n", 1)[0]
+    listed = [line.split("`")[1] for line in block.splitlines() if line.startswith("- `")]
+    assert listed == [k.name for k in katas.list_katas()]
