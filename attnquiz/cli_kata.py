@@ -59,7 +59,8 @@ def kata_command(
 
     if name is None:
         table = Table(title="Katas, in ladder order", title_justify="left")
-        for column in ("name", "title", "difficulty", "after", "status"):
+        table.add_column("name", no_wrap=True)  # what the learner types: never cut
+        for column in ("title", "difficulty", "after", "status"):
             table.add_column(column)
         for k in katas.list_katas():
             status = katas.status(k.name)
