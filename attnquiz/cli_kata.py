@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from attnquiz.cli_common import console, escape_markup, fail, translate_errors
+from attnquiz.cli_common import console, escape_markup, fail, resolve_lang, translate_errors
 from attnquiz.errors import AttnquizError
 
 if TYPE_CHECKING:
@@ -50,12 +50,15 @@ def kata_command(
         None, "--dir", help="Workspace folder (default: ./attnquiz-katas/NAME)."
     ),
     reset: bool = typer.Option(False, "--reset", help="Restore the starter file, keeping yours as a .bak-<time> copy."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or zh for titles, hints and fixes (default: from the locale)."),
 ) -> None:
     """List the coding katas, or create a workspace for one."""
     from rich.markup import escape
     from rich.table import Table
 
     from attnquiz import katas
+
+    language = resolve_lang(lang)
 
     if name is None:
         table = Table(title="Katas, in ladder order", title_justify="left")
@@ -65,7 +68,7 @@ def kata_command(
         for k in katas.list_katas():
             status = katas.status(k.name)
             after = ", ".join(k.requires) or "—"
-            table.add_row(k.name, escape(k.title), k.difficulty, after, f"[{STATUS_STYLE[status]}]{status}[/]")
+            table.add_row(k.name, escape(k.text("title", language)), k.difficulty, after, f"[{STATUS_STYLE[status]}]{status}[/]")
         console.print(table)
         console.print("Start one with [bold]attnquiz kata NAME[/]; the order is advice, nothing is locked.")
         return
@@ -79,7 +82,7 @@ def kata_command(
     else:
         console.print(f"The workspace {where} already exists; your [bold]{kata.entry}[/] was left as it is.", emoji=False)
     console.print(
-        f"\n[bold]{escape(kata.title)}[/]\n{escape(kata.description)}\n\nNext:\n"
+        f"\n[bold]{escape(kata.text('title', language))}[/]\n{escape(kata.text('description', language))}\n\nNext:\n"
         f"  cd {where}\n"
         f"  edit {kata.entry}  (its docstring is the full contract)\n"
         f"  python -m pytest -q            # a small sample test\n"
@@ -99,10 +102,13 @@ def grade_command(
     ),
     sample: bool = typer.Option(True, "--sample/--no-sample", help="On a pass, show your code at work (generator: text)."),
     memory: int = typer.Option(4096, "--memory", min=1024, max=1 << 20, help="MiB of memory your code may use (1024 or more)."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or zh for titles, hints and fixes (default: from the locale)."),
 ) -> None:
     """Run a kata's hidden suite against your file. Exit 0: all checks pass; 1: some fail."""
     from attnquiz import grading, katas
     from attnquiz.cli_common import err_console
+
+    language = resolve_lang(lang)
 
     kata, target = katas.resolve_target(name, file, Path.cwd())
     try:
@@ -122,13 +128,13 @@ def grade_command(
             report["error"] = not_recorded
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
-        _render(result)
+        _render(result, language)
     if not_recorded:
         raise fail(escape_markup(not_recorded))
     raise typer.Exit(0 if result.passed else 1)
 
 
-def _render(result: GradeResult) -> None:
+def _render(result: GradeResult, lang: str = "en") -> None:
     from rich.markup import escape
 
     from attnquiz.cli_common import err_console
@@ -143,7 +149,8 @@ def _render(result: GradeResult) -> None:
         console.print(line, soft_wrap=True, emoji=False)
     for d in result.diagnosis:
         lead = "This matches a known mistake" if d.full else "This partly matches a known mistake"
-        console.print(f"\n[bold yellow]{lead}:[/] {escape(d.title)}\n  [bold]fix:[/] {escape(d.fix)}", soft_wrap=True, emoji=False)
+        title, fix = d.text(lang)
+        console.print(f"\n[bold yellow]{lead}:[/] {escape(title)}\n  [bold]fix:[/] {escape(fix)}", soft_wrap=True, emoji=False)
     passed, total = result.counts
     if result.passed:
         console.print(f"\n[bold green]All {total} checks passed[/] in {result.duration_s:.1f} s — kata passed.", emoji=False)
@@ -161,14 +168,17 @@ def _render(result: GradeResult) -> None:
 @translate_errors
 def hint_command(
     name: Optional[str] = typer.Argument(None, help="Kata (default: this workspace's, else the last started)."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or zh for titles, hints and fixes (default: from the locale)."),
 ) -> None:
     """Show the next of a kata's progressive hints."""
     from rich.markup import escape
 
     from attnquiz import katas
 
+    language = resolve_lang(lang)
+
     kata = katas.default_kata(name, Path.cwd())
-    number, text = katas.next_hint(kata)
+    number, text = katas.next_hint(kata, language)
     console.print(f"[bold]Hint {number}/{len(kata.hints)}[/] for {kata.name}: {escape(text)}", soft_wrap=True)
     if number == len(kata.hints):
         console.print(f"That was the last hint; [bold]attnquiz solution {kata.name} --give-up[/] shows the reference.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
@@ -41,6 +41,16 @@ class Kata:
     description: str  # the task, written into the workspace's TASK.md
     showcase: Optional[str] = None  # optional file with showcase(module, kata_dir) -> str
     requires: tuple[str, ...] = ()  # katas that come before this one on the ladder (advice, not a lock)
+    zh: dict[str, Any] = field(default_factory=dict)  # Chinese texts: title, description, hints
+
+    def text(self, what: str, lang: str) -> str:
+        """The title or description in LANG (English where no translation exists)."""
+        return str(self.zh.get(what) or getattr(self, what)) if lang == "zh" else str(getattr(self, what))
+
+    def hint(self, number: int, lang: str) -> str:
+        """Hint NUMBER (1-based) in LANG."""
+        hints = self.zh.get("hints") or () if lang == "zh" else ()
+        return hints[number - 1] if number <= len(hints) and hints[number - 1] else self.hints[number - 1]
 
     @property
     def hidden_suite(self) -> Path:
@@ -63,6 +73,8 @@ class Mistake:
     title: str
     fix: str
     patch: tuple[tuple[str, str], ...]
+    title_zh: str = ""
+    fix_zh: str = ""
 
     def apply(self, reference_source: str) -> str:
         """The reference with this mistake; each `old` must occur exactly once (self-checked)."""
@@ -112,18 +124,32 @@ def load_kata(name: str) -> Kata:
         return Kata(
             name=name,
             path=folder,
-            title=str(data["title"]),
+            title=_en(data["title"]),
             difficulty=str(data["difficulty"]),
             entry=str(data["entry"]),
             symbols=tuple(str(s) for s in data["symbols"]),
             forbidden=tuple(str(s) for s in data.get("forbidden") or ()),
-            hints=tuple(str(h).strip() for h in data["hints"]),
-            description=str(data["description"]).strip(),
+            hints=tuple(_en(h) for h in data["hints"]),
+            description=_en(data["description"]),
             showcase=data.get("showcase"),
             requires=tuple(str(r) for r in data.get("requires") or ()),
+            zh={
+                "title": _zh(data["title"]),
+                "description": _zh(data["description"]),
+                "hints": tuple(_zh(h) for h in data["hints"]),
+            },
         )
     except (KeyError, TypeError, yaml.YAMLError) as exc:
         raise UsageError(f"{manifest}: invalid kata manifest ({exc!r}); fix the file or reinstall attnquiz") from None
+
+
+def _en(value: Any) -> str:
+    """A manifest text: a plain string (English) or {en, zh}."""
+    return str(value["en"] if isinstance(value, dict) else value).strip()
+
+
+def _zh(value: Any) -> Optional[str]:
+    return str(value["zh"]).strip() if isinstance(value, dict) and value.get("zh") else None
 
 
 def load_mistakes(folder: Path) -> list[Mistake]:
@@ -133,8 +159,10 @@ def load_mistakes(folder: Path) -> list[Mistake]:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "MISTAKES" for t in node.targets):
             raw = ast.literal_eval(node.value)
             return [
-                Mistake(m["name"], m["title"], m["fix"], tuple((old, new) for old, new in m["patch"])) for m in raw
-            ]
+                Mistake(m["name"], m["title"], m["fix"], tuple((old, new) for old, new in m["patch"]),
+                        m.get("title_zh", ""), m.get("fix_zh", ""))
+                for m in raw
+            ]  # fmt: skip
     return []
 
 
@@ -198,7 +226,7 @@ def _task_text(kata: Kata) -> str:
         f"- `python -m pytest -q test_{kata.name}_sample.py` runs a small sample test.\n"
         f"- `attnquiz grade` runs the hidden suite and names known mistakes.\n"
         f"- `attnquiz hint` shows the next hint ({len(kata.hints)} in all).\n"
-    )
+    ) + (f"\n## {kata.zh['title']}\n\n{kata.zh['description']}\n" if kata.zh.get("title") and kata.zh.get("description") else "")
 
 
 def _marker_kata(directory: Path) -> Optional[str]:
@@ -340,11 +368,11 @@ def attempts(name: str) -> list[Any]:
         return list(store.kata_attempts(name))
 
 
-def next_hint(kata: Kata) -> tuple[int, str]:
+def next_hint(kata: Kata, lang: str = "en") -> tuple[int, str]:
     """(1-based number, text) of the next hint; after the last one, the last one again."""
     with _store() as store:
         shown = store.next_hint(kata.name, len(kata.hints))
-    return shown, kata.hints[shown - 1]
+    return shown, kata.hint(shown, lang)
 
 
 def status(name: str) -> str:

@@ -118,3 +118,19 @@ def test_the_readme_lists_every_kata_in_ladder_order():
     block = readme.split("<!-- kata-list", 1)[1].split("\n", 1)[1].split("\n\n", 1)[0]
     listed = [line.split("`")[1] for line in block.splitlines() if line.startswith("- `")]
     assert listed == [k.name for k in katas.list_katas()]
+
+
+def _chinese(text) -> bool:
+    return bool(text) and any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+@pytest.mark.parametrize("name", KATAS)
+def test_both_languages_are_present(name):
+    """Title, description, every hint and every mistake's title and fix, in English and Chinese."""
+    kata = katas.load_kata(name)
+    assert kata.title and kata.description and all(kata.hints)
+    assert _chinese(kata.zh.get("title")) and _chinese(kata.zh.get("description")), name
+    assert len(kata.zh["hints"]) == len(kata.hints) and all(_chinese(h) for h in kata.zh["hints"]), name
+    assert len(kata.hints) >= 4, "at least four progressive hints"
+    for mistake in katas.load_mistakes(kata.path):
+        assert _chinese(mistake.title_zh) and _chinese(mistake.fix_zh), f"{name}: {mistake.name} has no Chinese title/fix"

@@ -337,7 +337,10 @@ def diagnose(module: Any, reference: Any, loaded: dict[str, Any]) -> list[dict[s
     scored.sort(key=lambda s: -s[0])
     full = [m for hits, m in scored if hits == len(wrong)]
     chosen = [(m, True) for m in full] or [(m, False) for _, m in scored[:2]]
-    return [{"mistake": m.name, "title": m.title, "fix": m.fix, "full": f} for m, f in chosen]
+    return [
+        {"mistake": m.name, "title": m.title, "fix": m.fix, "title_zh": m.title_zh, "fix_zh": m.fix_zh, "full": f}
+        for m, f in chosen
+    ]
 
 
 def main() -> None:

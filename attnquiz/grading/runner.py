@@ -67,6 +67,14 @@ class Diagnosis:
     title: str
     fix: str
     full: bool
+    title_zh: str = ""
+    fix_zh: str = ""
+
+    def text(self, lang: str) -> tuple[str, str]:
+        """(title, fix) in LANG, English where no translation exists."""
+        if lang == "zh" and self.title_zh and self.fix_zh:
+            return self.title_zh, self.fix_zh
+        return self.title, self.fix
 
 
 @dataclass
@@ -276,7 +284,7 @@ def grade_many(
             checks += _judged_checks(rep, tests, outcome, timeout, report.malformed)
             if rep.get("forbidden"):
                 checks[1] = Check("no_forbidden_calls", "failed", "; ".join(rep["forbidden"]))
-            diag = [Diagnosis(d["mistake"], d["title"], d["fix"], d["full"]) for d in rep.get("diagnosis", [])]
+            diag = [Diagnosis(d["mistake"], d["title"], d["fix"], d["full"], d["title_zh"], d["fix_zh"]) for d in rep.get("diagnosis", [])]
             results.append(GradeResult(kata.name, f, checks, diag, duration, rep.get("showcase"), report.notices))
         else:
             first = next(c for c in checks if not c.passed)
@@ -514,7 +522,8 @@ def parse_report(data: bytes, token: str, overflow: bool = False) -> Report:
         elif kind == "diagnosis" and isinstance(rec.get("items"), list):
             rep["diagnosis"] = [
                 {"mistake": sanitize(str(d["mistake"]), 100), "title": sanitize(str(d["title"]), 300),
-                 "fix": sanitize(str(d["fix"]), 500), "full": bool(d["full"])}
+                 "fix": sanitize(str(d["fix"]), 500), "full": bool(d["full"]),
+                 "title_zh": sanitize(str(d.get("title_zh") or ""), 300), "fix_zh": sanitize(str(d.get("fix_zh") or ""), 500)}
                 for d in rec["items"][:5] if isinstance(d, dict) and {"mistake", "title", "fix", "full"} <= d.keys()
             ]  # fmt: skip
         elif kind == "showcase":
