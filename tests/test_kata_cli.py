@@ -158,3 +158,21 @@ def test_kata_refuses_another_katas_workspace(tmp_path):
     assert len(other.stderr.strip().splitlines()) == 1
     assert "workspace of kata 'attention'" in other.stderr and "--dir" in other.stderr
     assert json.loads((tmp_path / "ws" / katas.MARKER).read_text())["kata"] == "attention"
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def test_hints_titles_and_fixes_come_in_chinese_with_lang_zh(tmp_path):
+    listing = _run("kata", "--lang", "zh", cwd=tmp_path)
+    assert listing.returncode == 0 and _has_chinese(listing.stdout)
+    hint = _run("hint", "attention", "--lang", "zh", cwd=tmp_path)
+    assert hint.returncode == 0 and _has_chinese(hint.stdout), hint.stdout
+    kata = katas.load_kata("multihead")
+    mistake = next(m for m in katas.load_mistakes(kata.path) if m.name == "missing_out_proj")
+    wrong = tmp_path / "multihead.py"
+    wrong.write_text(mistake.apply(kata.reference.read_text(encoding="utf-8")), encoding="utf-8")
+    graded = _run("grade", "multihead", "--file", str(wrong), "--lang", "zh", "--no-sample", cwd=tmp_path)
+    assert graded.returncode == 1
+    assert mistake.fix_zh in " ".join(graded.stdout.split()).replace(" ", "") or mistake.fix_zh.replace(" ", "") in graded.stdout.replace(" ", "").replace("\n", "")
