@@ -11,7 +11,9 @@ MISTAKES = [
     {
         "name": "repeat_tiles_kv_heads",
         "title": "KV heads tiled with repeat (query head h reads KV head h % num_kv_heads)",
+        "title_zh": "KV 头被 repeat 平铺（查询头 h 读取的是 KV 头 h % num_kv_heads）",
         "fix": "Use k.repeat_interleave(group, dim=1): consecutive query heads share a KV head (h // group), as in enable_gqa=True.",
+        "fix_zh": "使用 k.repeat_interleave(group, dim=1)：连续的查询头共享同一个 KV 头（h // group），与 enable_gqa=True 一致。",
         "patch": [
             ("k = k.repeat_interleave(group, dim=1)", "k = k.repeat(1, group, 1, 1)"),
             ("v = v.repeat_interleave(group, dim=1)", "v = v.repeat(1, group, 1, 1)"),
@@ -20,31 +22,41 @@ MISTAKES = [
     {
         "name": "kv_proj_sized_d_model",
         "title": "k_proj and v_proj sized d_model (one KV head per query head: no memory saved)",
+        "title_zh": "k_proj 和 v_proj 的尺寸为 d_model（每个查询头各有一个 KV 头：没有节省任何内存）",
         "fix": "k_proj and v_proj map d_model -> num_kv_heads * head_dim, the point of GQA.",
+        "fix_zh": "k_proj 和 v_proj 应把 d_model 映射到 num_kv_heads * head_dim，这正是 GQA 的意义所在。",
         "patch": [("kv_dim = num_kv_heads * self.head_dim", "kv_dim = d_model")],
     },
     {
         "name": "scaled_by_sqrt_d_model",
         "title": "scores scaled by √d_model instead of √head_dim",
+        "title_zh": "分数按 √d_model 而不是 √head_dim 缩放",
         "fix": "Each head has width head_dim = d_model // num_heads: divide by math.sqrt(self.head_dim).",
+        "fix_zh": "每个头的宽度是 head_dim = d_model // num_heads：应除以 math.sqrt(self.head_dim)。",
         "patch": [("/ math.sqrt(self.head_dim)", "/ math.sqrt(self.d_model)")],
     },
     {
         "name": "group_size_inverted",
         "title": "group size inverted: each KV head repeated num_kv_heads times instead of num_heads // num_kv_heads",
+        "title_zh": "组大小弄反了：每个 KV 头被重复 num_kv_heads 次，而不是 num_heads // num_kv_heads 次",
         "fix": "The group size is the number of query heads per KV head: group = num_heads // num_kv_heads.",
+        "fix_zh": "组大小是每个 KV 头对应的查询头数：group = num_heads // num_kv_heads。",
         "patch": [("group = self.num_heads // self.num_kv_heads", "group = self.num_kv_heads")],
     },
     {
         "name": "nan_on_fully_masked_rows",
         "title": "NaN on fully masked rows",
+        "title_zh": "完全被掩码的行出现 NaN",
         "fix": "After the softmax, zero the masked weights: weights.masked_fill(~mask, 0.0).",
+        "fix_zh": "softmax 之后把被掩码的权重置零：weights.masked_fill(~mask, 0.0)。",
         "patch": [("weights = weights.masked_fill(~mask, 0.0)", "pass")],
     },
     {
         "name": "merge_without_transpose",
         "title": "heads merged with reshape(B, L, H * d) — no transpose",
+        "title_zh": "合并多头时直接 reshape(B, L, H * d)，没有转置",
         "fix": "transpose(1, 2) the (B, H, L, d) output to (B, L, H, d) before reshape(B, L, num_heads * head_dim).",
+        "fix_zh": "先把 (B, H, L, d) 的输出 transpose(1, 2) 成 (B, L, H, d)，再 reshape(B, L, num_heads * head_dim)。",
         "patch": [
             (
                 "y.transpose(1, 2).reshape(B, L, self.num_heads * self.head_dim)",
