@@ -75,6 +75,7 @@ class Mistake:
     patch: tuple[tuple[str, str], ...]
     title_zh: str = ""
     fix_zh: str = ""
+    check: str = ""  # a mistake that shows only in a resource bound is named by the check that catches it
 
     def apply(self, reference_source: str) -> str:
         """The reference with this mistake; each `old` must occur exactly once (self-checked)."""
@@ -160,7 +161,7 @@ def load_mistakes(folder: Path) -> list[Mistake]:
             raw = ast.literal_eval(node.value)
             return [
                 Mistake(m["name"], m["title"], m["fix"], tuple((old, new) for old, new in m["patch"]),
-                        m.get("title_zh", ""), m.get("fix_zh", ""))
+                        m.get("title_zh", ""), m.get("fix_zh", ""), m.get("check", ""))
                 for m in raw
             ]  # fmt: skip
     return []

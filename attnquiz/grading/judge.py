@@ -161,7 +161,7 @@ class Judge:
             self.client.current = cand.id
             if cand.failed:
                 loaded = loaded or load_mistakes(self.kata_dir, reference_source)
-                self.reporter.write(kind="diagnosis", cand=cand.id, items=diagnose(cand.module, STATE.reference, loaded))
+                self.reporter.write(kind="diagnosis", cand=cand.id, items=diagnose(cand.module, STATE.reference, loaded, cand.failed_checks))
             elif self.spec.get("showcase"):
                 self.reporter.write(kind="showcase", cand=cand.id, text=self.showcase(cand))
         for cand, (forbidden, tampered) in self.seen(cands).items():
@@ -315,8 +315,9 @@ def _same(a: Any, b: Any) -> bool:
     )
 
 
-def diagnose(module: Any, reference: Any, loaded: dict[str, Any]) -> list[dict[str, Any]]:
-    """Which known mistakes reproduce the learner's output on the probes where it is wrong."""
+def diagnose(module: Any, reference: Any, loaded: dict[str, Any], failed_checks: Any = ()) -> list[dict[str, Any]]:
+    """Which known mistakes reproduce the learner's output on the probes where it is wrong; when
+    every probe agrees with the reference, the mistakes named by a failed check (a resource bound)."""
     probes, mistakes, variants = loaded["probes"], loaded["mistakes"], loaded["variants"]
     cache = loaded.setdefault("cache", {})
 
@@ -328,19 +329,22 @@ def diagnose(module: Any, reference: Any, loaded: dict[str, Any]) -> list[dict[s
     learner = {p: _run_probe(fn, module, reference) for p, fn in probes.items()}
     wrong = [p for p in probes if not _same(learner[p], cached("<ref>", reference, p))]
     if not wrong:
-        return []
+        return [_item(m, True) for m in mistakes if m.check and m.check in failed_checks]
     scored = []
     for m in mistakes:
+        if m.check:
+            continue
         hits = sum(_same(learner[p], cached(m.name, variants[m.name], p)) for p in wrong)
         if hits:
             scored.append((hits, m))
     scored.sort(key=lambda s: -s[0])
     full = [m for hits, m in scored if hits == len(wrong)]
     chosen = [(m, True) for m in full] or [(m, False) for _, m in scored[:2]]
-    return [
-        {"mistake": m.name, "title": m.title, "fix": m.fix, "title_zh": m.title_zh, "fix_zh": m.fix_zh, "full": f}
-        for m, f in chosen
-    ]
+    return [_item(m, f) for m, f in chosen]
+
+
+def _item(m: Any, full: bool) -> dict[str, Any]:
+    return {"mistake": m.name, "title": m.title, "fix": m.fix, "title_zh": m.title_zh, "fix_zh": m.fix_zh, "full": full}
 
 
 def main() -> None:

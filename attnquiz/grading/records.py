@@ -19,6 +19,7 @@ class Candidate:
     path: str
     module: Optional[Remote] = None
     failed: bool = False
+    failed_checks: list[str] = field(default_factory=list)
 
 
 class Reporter:

@@ -15,7 +15,8 @@ from typing import Any, Optional
 import pytest
 import torch
 
-from attnquiz.grading.proxy import Remote, WorkerGone, client_of, ref_of
+from attnquiz.grading import meter, streams
+from attnquiz.grading.proxy import Remote, RemoteError, WorkerGone, client_of, ref_of
 from attnquiz.grading.records import STATE, message_of
 
 
@@ -66,6 +67,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
                 status = "error"
             message = message_of(exc)
             STATE.candidates[cid].failed = True
+            STATE.candidates[cid].failed_checks.append(name)
         assert STATE.reporter is not None
         STATE.reporter.write(kind="check", cand=cid, check=name, status=status, message=message)
     return report
@@ -137,6 +139,49 @@ class Helpers:
             raise AssertionError("the worker's answer is malformed")
         return out.get("value"), out["args"]
 
+    def stream(self, seed: int, lead: tuple[int, ...], sizes: list[int], **options: Any) -> "Stream":
+        """A once-read iterable of chunks for `measure` (built as a generator in the worker);
+        `.chunks()` gives the same tensors here. Options: scale, drift, neg_inf, dtype."""
+        return Stream(streams.describe(seed, tuple(lead), list(sizes), **options))
+
+    def measure(self, fn: Remote, *args: Any, **kwargs: Any) -> "Measured":
+        """FN(*args) in the worker, with its peak extra memory and CPU time read by the judge from
+        the kernel (see meter.py). Arguments are sent and the result fetched outside the measured
+        span; a Stream argument arrives as a generator."""
+        client = client_of(fn)
+        staged = [None if isinstance(a, Stream) else a for a in args]
+        specs = {str(i): a.spec for i, a in enumerate(args) if isinstance(a, Stream)}
+        handle = client.request("stage", obj=ref_of(fn), args=staged, kwargs=kwargs, streams=specs)
+        with meter.Meter(client.proc.pid) as m:
+            client.request("run", id=handle)
+        value = client.request("take", id=handle)
+        if m.usage is None:
+            raise AssertionError("the grading worker could not be measured")
+        u = m.usage
+        return Measured(value, u.peak_extra, u.cpu_seconds, u.exact, u.new_processes)
+
+    def bounded(self, fn: Remote, *args: Any, limit_mib: float, what: str, naive: str = "", **kwargs: Any) -> Any:
+        """`measure` FN(*args) and fail unless its peak extra memory stays within LIMIT_MIB; the
+        message names WHAT was called, the memory used and the bound (and NAIVE: what a naive
+        algorithm would need). Returns the call's value, for the caller to check."""
+        bound = f"the bound is {limit_mib:g} MiB of extra memory" + (f" ({naive})" if naive else "")
+        try:
+            m = self.measure(fn, *args, **kwargs)
+        except RemoteError as exc:
+            text = str(exc)
+            if exc.remote_type == "MemoryError" or "alloc" in text.lower() or "memory" in text.lower():
+                raise AssertionError(f"{what}: ran out of the grader's memory limit ({text[:160]}); {bound}") from None
+            raise
+        if m.new_processes:
+            raise AssertionError(
+                f"{what}: your code started another process during the call; compute in the grading "
+                f"process itself, so that its memory can be measured ({bound})"
+            )
+        if m.peak_extra > limit_mib * (1 << 20):
+            how = "" if m.exact else ", sampled"
+            raise AssertionError(f"{what}: used {meter.mib(m.peak_extra)} of extra memory at its peak{how}; {bound}")
+        return m.value
+
     def watch(self, module: Remote) -> "Watch":
         """Start recording whether each forward call of MODULE builds an autograd graph."""
         return Watch(module, int(client_of(module).request("watch", obj=ref_of(module))))
@@ -154,6 +199,23 @@ class Grads:
     tracked: list[bool]  # per upstream-carrying output: does it require grad?
     inputs: list[Any]  # gradient per `wrt` argument (None: none reaches it)
     params: dict[str, Any]  # parameter name -> gradient (None: none reaches it)
+
+
+@dataclass
+class Stream:
+    spec: dict[str, Any]
+
+    def chunks(self) -> Any:
+        return streams.chunks(self.spec)
+
+
+@dataclass
+class Measured:
+    value: Any
+    peak_extra: int  # bytes above the worker's resident set when the call began
+    cpu_seconds: float
+    exact: bool  # the kernel's peak, not a sampled one
+    new_processes: list[int]
 
 
 @dataclass

@@ -21,7 +21,7 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
-from attnquiz.grading import procs, protocol, sandbox
+from attnquiz.grading import procs, protocol, sandbox, streams
 from attnquiz.grading.guard import Guard, tamper_message
 
 class Worker:
@@ -34,6 +34,7 @@ class Worker:
         self.guard: Guard | None = None
         self.watches: dict[int, list[bool]] = {}
         self.current: str | None = None
+        self.staged: dict[int, Any] = {}  # measured calls: arguments in, then the result
 
     # --- objects that stay here ------------------------------------------------------------
 
@@ -166,6 +167,26 @@ class Worker:
         value = req["obj"](*args, **kwargs)
         if req.get("return_args"):
             return {"value": value, "args": args}
+        return value
+
+    def op_stage(self, req: dict[str, Any]) -> int:
+        """Hold a measured call's arguments here, so that decoding them is not charged to the call.
+        `streams` maps argument positions to stream descriptions: those become generators."""
+        args, kwargs = list(req.get("args") or ()), dict(req.get("kwargs") or {})
+        for pos, spec in (req.get("streams") or {}).items():
+            args[int(pos)] = streams.chunks(spec)
+        handle = max(self.staged, default=0) + 1
+        self.staged[handle] = (req["obj"], args, kwargs)
+        return handle
+
+    def op_run(self, req: dict[str, Any]) -> None:
+        """The measured call itself; its result stays here until `take` (encoding it is not charged)."""
+        fn, args, kwargs = self.staged.pop(int(req["id"]))
+        self.staged[int(req["id"])] = ("done", fn(*args, **kwargs))
+        del fn, args, kwargs
+
+    def op_take(self, req: dict[str, Any]) -> Any:
+        kind, value = self.staged.pop(int(req["id"]))
         return value
 
     def op_isinstance(self, req: dict[str, Any]) -> bool:
