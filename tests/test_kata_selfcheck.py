@@ -96,11 +96,25 @@ def test_reference_passes_starter_fails_mistakes_diagnosed(name, tmp_path):
     assert not reference.diagnosis
     assert not starter.passed, "the untouched starter must fail the hidden suite"
     assert all(c.passed for c in starter.checks[:3]), "the starter must at least parse, be allowed, and load"
+    bound_checks = {m.name: m.check for m in katas.load_mistakes(kata.path) if m.check}
     for mistake, result in zip(variants, wrong):
         assert not result.passed, f"mistake {mistake} passes the hidden suite: the suite misses it"
         assert result.diagnosis, f"mistake {mistake} is not diagnosed"
         top = result.diagnosis[0]
         assert (top.mistake, top.full) == (mistake, True), f"{mistake} diagnosed as {result.diagnosis}"
+        if mistake in bound_checks:  # a naive algorithm: caught by the bound, with the memory it used
+            check = next(c for c in result.checks if c.name == bound_checks[mistake])
+            assert not check.passed and "MiB" in check.message and "bound" in check.message, check.message
+
+
+@pytest.mark.parametrize("name", KATAS)
+def test_every_bound_has_a_naive_mistake_it_catches(name):
+    """A kata with a resource bound (a `test_bound_*` check) names a naive solution among its mistakes."""
+    kata = katas.load_kata(name)
+    bounds = [t for t in grader.expected_tests(kata) if t.startswith("bound")]
+    named = {m.check for m in katas.load_mistakes(kata.path) if m.check}
+    assert named <= set(bounds), f"{name}: mistakes name checks that do not exist: {named - set(bounds)}"
+    assert set(bounds) <= named, f"{name}: no naive mistake for {set(bounds) - named}"
 
 
 def test_the_ladder_lists_every_kata_after_the_ones_it_requires():

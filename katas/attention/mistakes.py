@@ -3,7 +3,9 @@
 MISTAKES must stay a plain literal (the torch-free parent reads it with ast.literal_eval). Each
 patch is a list of (old, new) replacements; every `old` occurs exactly once in reference.py.
 PROBES run `probe(module, reference)` on fixed float64 inputs; the diagnosis names the mistake whose probe outputs
-match the learner's wherever the learner differs from the reference.
+match the learner's wherever the learner differs from the reference. A mistake whose output is
+right but whose algorithm breaks a resource bound (the naive one) adds `"check": "bound_NAME"`:
+when every probe agrees with the reference, the mistakes whose check failed are named.
 """
 
 from __future__ import annotations
