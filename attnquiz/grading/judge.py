@@ -104,7 +104,8 @@ class Judge:
                 self.reporter.write(kind="notice", text=f"file access is not confined: {confinement.get('reason')}")
         except (WorkerGone, RemoteError) as exc:
             hint = "; raise --memory if it is small (torch alone needs about 1 GiB)" if self.spec.get("memory", DEFAULT_MEMORY) < (2 << 30) else ""
-            self.fail_all(cands, f"the grading worker could not start: {self.worker_message(exc)}{hint}")
+            status = "timeout" if isinstance(exc, WorkerGone) and exc.timed_out else "error"
+            self.fail_all(cands, f"the grading worker could not start: {self.worker_message(exc)}{hint}", status)
             return
         for cand in cands:
             STATE.candidates[cand.id] = cand
@@ -213,10 +214,10 @@ class Judge:
         last = self.last_output()
         return f"{text}; last output: {last}" if last and isinstance(exc, WorkerGone) else text
 
-    def fail_all(self, cands: list[Candidate], message: str) -> None:
+    def fail_all(self, cands: list[Candidate], message: str, status: str = "error") -> None:
         for cand in cands:
             for check in ("loads", *self.spec["tests"], "no_tampering"):
-                self.reporter.write(kind="check", cand=cand.id, check=check, status="error", message=message)
+                self.reporter.write(kind="check", cand=cand.id, check=check, status=status, message=message)
             self.reporter.write(kind="done", cand=cand.id)
 
 
