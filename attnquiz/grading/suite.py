@@ -84,8 +84,9 @@ class Helpers:
             raise AssertionError(f"{what}: expected a torch.Tensor, got {kind}")
         return actual
 
-    def close(self, actual: Any, expected: torch.Tensor, what: str, dtype: Any = None) -> None:
-        """Same shape, (dtype,) no NaN, and close to the float64 reference within the dtype's tolerance."""
+    def close(self, actual: Any, expected: torch.Tensor, what: str, dtype: Any = None, against: str = "the reference") -> None:
+        """Same shape, (dtype,) no NaN, and close to EXPECTED within the dtype's tolerance; AGAINST
+        names what EXPECTED is in the message (a property check compares with something else)."""
         actual = self.tensor(actual, what)
         if tuple(actual.shape) != tuple(expected.shape):
             raise AssertionError(f"{what}: shape {tuple(actual.shape)}, expected {tuple(expected.shape)}")
@@ -96,7 +97,7 @@ class Helpers:
         nan = torch.isnan(a) & ~torch.isnan(e)
         if bool(nan.any()):
             idx = tuple(int(i) for i in nan.nonzero()[0])
-            raise AssertionError(f"{what}: NaN at index {idx} where the reference is finite")
+            raise AssertionError(f"{what}: NaN at index {idx} where {against} is finite")
         rtol, atol = self.TOLERANCES.get(str(actual.dtype).replace("torch.", ""), (1e-4, 1e-5))
         if not torch.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
             same = (a == e) | (torch.isnan(a) & torch.isnan(e))  # equal infinities differ by nothing
@@ -104,7 +105,7 @@ class Helpers:
             flat = int(diff.argmax())
             idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), diff.shape))
             raise AssertionError(
-                f"{what}: differs from the reference by {float(diff.max()):.3g} at index {idx} "
+                f"{what}: differs from {against} by {float(diff.max()):.3g} at index {idx} "
                 f"(got {float(a[idx]):.4g}, expected {float(e[idx]):.4g})"
             )
 
