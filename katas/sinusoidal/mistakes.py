@@ -81,12 +81,20 @@ MISTAKES = [
 ]
 
 
+def _coarse(out: Any) -> Any:
+    """The table rounded to multiples of 1/16: float32 arithmetic (allowed) changes it by far less,
+    a mistake by far more, so a float32 learner still matches the (float64) patched variant."""
+    import torch
+
+    return torch.round(out.double() * 16) / 16 if isinstance(out, torch.Tensor) else out
+
+
 def _table(mod: Any, ref: Any) -> Any:
-    return mod.sinusoidal_positions(6, 8)
+    return _coarse(mod.sinusoidal_positions(5, 4))  # small angles even when the frequencies are inverted
 
 
 def _other_base(mod: Any, ref: Any) -> Any:
-    return mod.sinusoidal_positions(5, 6, base=100.0)
+    return _coarse(mod.sinusoidal_positions(5, 6, base=2.0))
 
 
 def _odd(mod: Any, ref: Any) -> Any:
