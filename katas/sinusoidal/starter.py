@@ -21,9 +21,9 @@ Contract (the hidden suite checks every line):
   single row [0, 1, 0, 1, ...]. d_model is a positive even number; an odd d_model
   (1, 5, 33, ...) raises ValueError (the columns come in pairs). The suite never passes
   d_model <= 0 or a negative length.
-- Precision: computing in float32 is fine. Up to length 4096 the suite accepts an error of
-  1e-5 + 5e-7 · p at row p (float32 rounding of the angle p · ω_i grows with p); computing in
-  float64 and converting at the end is fine too.
+- Precision: computing in float32 is fine. Up to length 4096 the suite accepts at row p an error
+  of 1e-5 + 1e-4 · |PE[p, j]| (the usual float32 tolerance) + 5e-7 · p (float32 rounding of the
+  angle p · ω_i grows with p); computing in float64 and converting at the end is fine too.
 - Plain torch is enough (torch.arange, torch.sin, torch.cos); the result needs no gradient.
 
 Run the sample test with `python -m pytest -q`, then `attnquiz grade` for the full suite.

@@ -1,8 +1,9 @@
 """Hidden suite for the sinusoidal kata (fixtures: sol, ref, h — see katas/attention/test_hidden.py).
 
 `sol` is a proxy to the learner's module in the sandboxed worker: calls return real tensors. The
-reference computes in float64 and returns float32; short tables are compared with h.close's
-float32 tolerance, long ones with the contract's position-dependent allowance for float32 angles.
+reference computes in float64 and returns float32. Tables are compared with h.close's float32
+tolerance plus the contract's allowance for float32 angles, 5e-7·p at row p (correct float32
+implementations stay below 1e-7·(p + 1) up to length 4096; every known mistake is off by ~1).
 """
 
 import torch
@@ -24,10 +25,24 @@ def _table(h, got, length, d_model, what):
     return got.double()
 
 
+def _compare(h, got, expected, what):
+    """got (float64, from _table) within 1e-5 + 1e-4·|expected| + 5e-7·p of expected at row p."""
+    rtol, atol = h.TOLERANCES["float32"]
+    expected = expected.double()
+    allowed = atol + rtol * expected.abs() + 5e-7 * torch.arange(len(expected), dtype=torch.float64).unsqueeze(1)
+    excess = (got - expected).abs() - allowed
+    if got.numel() and bool((excess > 0).any()):
+        p, j = (int(v) for v in torch.unravel_index(excess.argmax(), excess.shape))
+        raise AssertionError(
+            f"{what}: PE[{p}, {j}] = {float(got[p, j]):.6g}, expected {float(expected[p, j]):.6g} "
+            f"(off by {float((got - expected)[p, j].abs()):.3g}, allowed {float(allowed[p, j]):.3g})"
+        )
+
+
 def _check(sol, ref, h, length, d_model, *base):
     label = f"PE for length={length}, d_model={d_model}" + (f", base={base[0]}" if base else "")
     got = _table(h, _pe(sol, length, d_model, *base), length, d_model, label)
-    h.close(got.float(), ref.sinusoidal_positions(length, d_model, *base), label)
+    _compare(h, got, ref.sinusoidal_positions(length, d_model, *base), label)
 
 
 def test_shapes_and_dtype(sol, ref, h):
@@ -45,7 +60,7 @@ def test_position_zero_first(sol, ref, h):
             f"row 0 of PE (length={length}, d_model=8) is {[round(v, 4) for v in row.tolist()]}, expected "
             "[0, 1, 0, 1, 0, 1, 0, 1]: row p encodes position p, starting at 0, with sin in the even columns"
         )
-        h.close(pe.float(), ref.sinusoidal_positions(length, 8), f"PE for length={length}, d_model=8")
+        _compare(h, pe, ref.sinusoidal_positions(length, 8), f"PE for length={length}, d_model=8")
 
 
 def test_pairs_interleaved(sol, ref, h):
@@ -60,8 +75,8 @@ def test_pairs_interleaved(sol, ref, h):
             "must be the sin and cos of the SAME angle p·ω_i (interleaved pairs sharing one frequency)"
         )
     p = torch.arange(20, dtype=torch.float64)
-    h.close(pe[:, 0].float(), torch.sin(p), "column 0 (must be sin(p): ω_0 = 1, sine in the even columns)")
-    h.close(pe[:, 1].float(), torch.cos(p), "column 1 (must be cos(p): ω_0 = 1, cosine in the odd columns)")
+    first = torch.stack((torch.sin(p), torch.cos(p)), dim=1)  # (20, 2)
+    _compare(h, pe[:, :2], first, "columns 0 and 1 (must be sin(p) and cos(p): ω_0 = 1, sine first)")
 
 
 def test_relative_offsets(sol, ref, h):
@@ -85,19 +100,11 @@ def test_base(sol, ref, h):
 
 
 def test_long_range(sol, ref, h):
-    """length 4096: within 1e-5 + 5e-7·p of the exact table at row p (float32 angles are allowed)."""
+    """length 4096: within 1e-5 + 1e-4·|PE| + 5e-7·p of the exact table at row p (float32 angles are allowed)."""
     for length, d_model, base in [(4096, 128, 10000.0), (2048, 64, 500000.0)]:
         what = f"PE for length={length}, d_model={d_model}, base={base}"
-        g = _table(h, _pe(sol, length, d_model, base), length, d_model, what)
-        expected = ref.sinusoidal_positions(length, d_model, base).double()
-        allowed = 1e-5 + 5e-7 * torch.arange(length, dtype=torch.float64).unsqueeze(1)  # (L, 1)
-        excess = (g - expected).abs() - allowed
-        if bool((excess > 0).any()):
-            p, j = (int(v) for v in torch.unravel_index(excess.argmax(), excess.shape))
-            raise AssertionError(
-                f"{what}: PE[{p}, {j}] = {float(g[p, j]):.6g}, expected {float(expected[p, j]):.6g} "
-                f"(off by {float((g - expected)[p, j].abs()):.3g}; allowed at row {p}: {float(allowed[p, 0]):.3g})"
-            )
+        got = _table(h, _pe(sol, length, d_model, base), length, d_model, what)
+        _compare(h, got, ref.sinusoidal_positions(length, d_model, base), what)
 
 
 def test_length_zero(sol, ref, h):
