@@ -99,6 +99,7 @@ class Judge:
             STATE.reference = load_source(reference_source, "reference")
             STATE.reporter = self.reporter
             STATE.client = client
+            STATE.kata_dir = self.kata_dir
             confinement = client.receive()
             if not confinement.get("files"):
                 self.reporter.write(kind="notice", text=f"file access is not confined: {confinement.get('reason')}")

@@ -41,6 +41,7 @@ class State:
     reference: Any = None
     reporter: Optional[Reporter] = None
     client: Any = None  # the WorkerClient: told which candidate each check is for
+    kata_dir: Any = None  # the kata's content folder (grader-owned files a suite may use)
 
 
 STATE = State()

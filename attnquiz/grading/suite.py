@@ -140,6 +140,16 @@ class Helpers:
             raise AssertionError("the worker's answer is malformed")
         return out.get("value"), out["args"]
 
+    def content(self, name: str) -> Any:
+        """A grader-owned file of this kata's folder: its Path (read it, or torch.load weights)."""
+        return STATE.kata_dir / name
+
+    def define(self, sol: Remote, name: str) -> Remote:
+        """The kata folder's NAME (a .py the contract provides, e.g. a model class) run as a module
+        in SOL's worker: objects built from it are the grader's code, not the learner's."""
+        source = (STATE.kata_dir / name).read_text(encoding="utf-8")
+        return client_of(sol).request("define", name=name.removesuffix(".py"), source=source)
+
     def stream(self, seed: int, lead: tuple[int, ...], sizes: list[int], **options: Any) -> "Stream":
         """A once-read iterable of chunks for `measure` (built as a generator in the worker);
         `.chunks()` gives the same tensors here. Options: scale, drift, neg_inf, dtype."""

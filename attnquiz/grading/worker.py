@@ -169,6 +169,17 @@ class Worker:
             return {"value": value, "args": args}
         return value
 
+    def op_define(self, req: dict[str, Any]) -> protocol.Ref:
+        """Run grader-owned SOURCE (a model the kata's contract hands to the learner's code) as a
+        fresh module here, so the learner's code gets an object of the grader's class, not its own."""
+        module = types.ModuleType(f"_kata_{str(req['name'])[:40]}")
+        sys.modules[module.__name__] = module  # while it runs only (dataclasses look their module up)
+        try:
+            exec(compile(str(req["source"]), f"<{req['name']}>", "exec"), module.__dict__)
+        finally:
+            sys.modules.pop(module.__name__, None)
+        return self.ref(module)
+
     def op_stage(self, req: dict[str, Any]) -> int:
         """Hold a measured call's arguments here, so that decoding them is not charged to the call.
         `streams` maps argument positions to stream descriptions: those become generators."""
