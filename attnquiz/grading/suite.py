@@ -9,7 +9,7 @@ known, so a grading stopped at its time limit still tells which checks finished.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pytest
@@ -131,7 +131,10 @@ class Helpers:
         out = client.request("grad", obj=ref_of(fn), args=list(args), kwargs=kwargs, wrt=list(wrt), upstream=upstream, **extra)
         if not isinstance(out, dict):
             raise AssertionError("the worker's gradient answer is malformed")
-        return Grads(out.get("output"), list(out.get("tracked") or []), list(out.get("inputs") or []), dict((k, v) for k, v in out.get("params") or []))
+        return Grads(
+            out.get("output"), list(out.get("tracked") or []), list(out.get("inputs") or []),
+            dict((k, v) for k, v in out.get("params") or []), [str(f) for f in out.get("grad_fns") or []],
+        )  # fmt: skip
 
     def call_keeping_args(self, fn: Remote, *args: Any, **kwargs: Any) -> tuple[Any, list[Any]]:
         """FN(*args) and the arguments as the learner's code left them (in-place changes show)."""
@@ -210,6 +213,7 @@ class Grads:
     tracked: list[bool]  # per upstream-carrying output: does it require grad?
     inputs: list[Any]  # gradient per `wrt` argument (None: none reaches it)
     params: dict[str, Any]  # parameter name -> gradient (None: none reaches it)
+    grad_fns: list[str] = field(default_factory=list)  # per upstream-carrying output: its grad_fn's class name
 
 
 @dataclass

@@ -34,6 +34,7 @@ class Worker:
         self.guard: Guard | None = None
         self.watches: dict[int, list[bool]] = {}
         self.current: str | None = None
+        self.autograd_grad: Callable[..., Any] | None = None
         self.staged: dict[int, Any] = {}  # measured calls: arguments in, then the result
 
     # --- objects that stay here ------------------------------------------------------------
@@ -124,6 +125,7 @@ class Worker:
         _forget_attnquiz()
         import torch  # inside the sandbox: torch's own threads start only now
 
+        self.autograd_grad = torch.autograd.grad  # the grader's own: a kata may forbid it to the learner
         self.guard = Guard(torch, list(req["forbidden"]), learner_files=list(self.candidates.values()))
         return {
             "abi": confinement.abi,
@@ -225,11 +227,12 @@ class Worker:
         ups = list(upstream) if isinstance(upstream, (tuple, list)) else [upstream]
         pairs = [(o, u) for o, u in zip(outs, ups) if u is not None]
         tracked = [isinstance(o, torch.Tensor) and o.requires_grad for o, _ in pairs]
-        result: dict[str, Any] = {"output": out, "tracked": tracked, "inputs": [None] * len(wrt), "params": []}
+        grad_fns = [type(o.grad_fn).__name__[:100] if isinstance(o, torch.Tensor) and o.grad_fn is not None else "" for o, _ in pairs]
+        result: dict[str, Any] = {"output": out, "tracked": tracked, "grad_fns": grad_fns, "inputs": [None] * len(wrt), "params": []}
         if not all(tracked):
             return result
         targets = [args[i] for i in wrt] + [p for _, p in params]
-        grads = torch.autograd.grad([o for o, _ in pairs], targets, [u for _, u in pairs], allow_unused=True)
+        grads = self.autograd_grad([o for o, _ in pairs], targets, [u for _, u in pairs], allow_unused=True)
         result["inputs"] = list(grads[: len(wrt)])
         result["params"] = [[name, g] for (name, _), g in zip(params, grads[len(wrt) :])]
         return result

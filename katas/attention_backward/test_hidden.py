@@ -28,6 +28,11 @@ def _expected(q, k, v, up):
 def _check_grads(h, fn, q, k, v, up, label, wrt=(0, 1, 2)):
     got = h.grad(fn, q, k, v, upstream=up, wrt=wrt)
     assert all(got.tracked), f"the output{label} does not require grad: it is detached from q, k, v, so no gradient can flow"
+    made_by = got.grad_fns[0] if got.grad_fns else ""
+    assert made_by.startswith("AttentionFunction"), (
+        f"the output{label} was made by {made_by or 'an unknown operation'}, not by AttentionFunction: "
+        f"attention() must return AttentionFunction.apply(q, k, v), so that your backward runs"
+    )
     out, *grads = _expected(q, k, v, up)
     h.close(got.output, out, f"output{label}", dtype=q.dtype)
     for i, g in zip(wrt, got.inputs):
