@@ -285,10 +285,13 @@ def load_mistakes(kata_dir: Path, reference_source: str) -> dict[str, Any]:
     from attnquiz.katas import load_mistakes as parse
 
     mistakes = parse(kata_dir)
+    probes = load_file(kata_dir / "mistakes.py", "probes")
+    rtol, atol = getattr(probes, "PROBE_TOLERANCE", (1e-5, 1e-7))  # (rtol, atol): float32 learners may need more
     return {
         "mistakes": mistakes,
         "variants": {m.name: load_source(m.apply(reference_source), f"mistake_{m.name}") for m in mistakes},
-        "probes": load_file(kata_dir / "mistakes.py", "probes").PROBES,
+        "probes": probes.PROBES,
+        "tolerance": (float(rtol), float(atol)),
     }
 
 
@@ -304,7 +307,7 @@ def _run_probe(fn: Callable[[Any, Any], Any], module: Any, reference: Any) -> An
     return [t.to(torch.float64) if t.is_floating_point() else t for t in tensors]
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: Any, b: Any, tol: tuple[float, float] = (1e-5, 1e-7)) -> bool:
     import torch
 
     if isinstance(a, tuple) or isinstance(b, tuple):
@@ -312,7 +315,7 @@ def _same(a: Any, b: Any) -> bool:
     if len(a) != len(b):
         return False
     return all(
-        x.shape == y.shape and x.dtype == y.dtype and torch.allclose(x, y, rtol=1e-5, atol=1e-7, equal_nan=True)
+        x.shape == y.shape and x.dtype == y.dtype and torch.allclose(x, y, rtol=tol[0], atol=tol[1], equal_nan=True)
         for x, y in zip(a, b)
     )
 
@@ -329,14 +332,15 @@ def diagnose(module: Any, reference: Any, loaded: dict[str, Any], failed_checks:
         return cache[key, probe]
 
     learner = {p: _run_probe(fn, module, reference) for p, fn in probes.items()}
-    wrong = [p for p in probes if not _same(learner[p], cached("<ref>", reference, p))]
+    tol = loaded.get("tolerance", (1e-5, 1e-7))
+    wrong = [p for p in probes if not _same(learner[p], cached("<ref>", reference, p), tol)]
     if not wrong:
         return [_item(m, True) for m in mistakes if m.check and m.check in failed_checks]
     scored = []
     for m in mistakes:
         if m.check:
             continue
-        hits = sum(_same(learner[p], cached(m.name, variants[m.name], p)) for p in wrong)
+        hits = sum(_same(learner[p], cached(m.name, variants[m.name], p), tol) for p in wrong)
         if hits:
             scored.append((hits, m))
     scored.sort(key=lambda s: -s[0])

@@ -5,7 +5,8 @@ patch is a list of (old, new) replacements; every `old` occurs exactly once in r
 PROBES run `probe(module, reference)` on fixed float64 inputs; the diagnosis names the mistake whose probe outputs
 match the learner's wherever the learner differs from the reference. A mistake whose output is
 right but whose algorithm breaks a resource bound (the naive one) adds `"check": "bound_NAME"`:
-when every probe agrees with the reference, the mistakes whose check failed are named.
+when every probe agrees with the reference, the mistakes whose check failed are named. Probe
+outputs are compared with rtol 1e-5, atol 1e-7; a kata may set PROBE_TOLERANCE = (rtol, atol).
 """
 
 from __future__ import annotations
