@@ -10,13 +10,13 @@ Contract (the hidden suite checks every line):
   UTF-8 can encode is valid input (no lone surrogates); "" is valid everywhere.
 - No pre-tokenization and no special tokens (unlike GPT-2 and tiktoken, which first split the
   text with a regex): the whole text is one sequence of bytes, and merges may cross spaces.
-- train_bpe(text, num_merges): start from the bytes of TEXT; merge i (i = 0, 1, ...) creates
-  the new id 256 + i and is the pair (a, b) of ids that are adjacent most often in the current
-  sequence:
+- train_bpe(text, num_merges), num_merges an int >= 0: start from the bytes of TEXT; merge i
+  (i = 0, 1, ...) creates the new id 256 + i and is the pair (a, b) of ids that are adjacent
+  most often in the current sequence:
   - counting overlapping occurrences: "aaa" holds the pair (97, 97) twice;
   - ties go to the smallest pair: compare the first ids, then the second ((97, 98) before
     (97, 99) before (98, 0)) — not the pair seen first, which is what
-    max(stats, key=stats.get) gives;
+    max(counts, key=counts.get) on a dict of pair counts gives;
   - the new id then replaces the NON-overlapping occurrences, scanning left to right:
     "aaa" becomes [256, 97], "aaaa" [256, 256];
   - training stops early, with fewer merges, when no pair occurs at least twice (or fewer than
@@ -29,11 +29,11 @@ Contract (the hidden suite checks every line):
   left to right by 256 + i, and repeat. How often a pair occurs in TEXT does not matter, and
   TEXT need not be the training text. Returns a list of ints; encode("", merges) == [];
   with merges == [] it returns the raw bytes.
-- decode(ids, merges): id i < 256 is the byte i; id 256 + i is the bytes of merges[i][0]
-  followed by those of merges[i][1]. Join the bytes of ALL ids first, then decode once with
-  bytes.decode("utf-8", errors="replace") — a character may be split across several tokens,
-  and bytes that are not valid UTF-8 (ids cut in the middle of a character) become U+FFFD
-  instead of raising. decode([], merges) == "".
+- decode(ids, merges), every id < 256 + len(merges): id i < 256 is the byte i; id 256 + i is
+  the bytes of merges[i][0] followed by those of merges[i][1]. Join the bytes of ALL ids
+  first, then decode once with bytes.decode("utf-8", errors="replace") — a character may be
+  split across several tokens, and bytes that are not valid UTF-8 (ids cut in the middle of a
+  character) become U+FFFD instead of raising. decode([], merges) == "".
 - Property: decode(encode(s, merges), merges) == s for every string s and any merges from
   train_bpe (trained on any text), Chinese and emoji included.
 - Arguments are not modified. merges is a list of 2-tuples of ints, as train_bpe returns it.

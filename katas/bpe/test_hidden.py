@@ -99,12 +99,12 @@ def _same_ids(got, expected, what):
 
 
 def _call(fn, *args, what, why):
-    """FN(*ARGS); an exception raised by the learner's code becomes a failure that says WHY not."""
+    """FN(*ARGS); a UnicodeError raised by the learner's code becomes a failure that says WHY not."""
     try:
         return fn(*args)
-    except AssertionError:
-        raise  # the worker is gone, or a timeout: keep its status
-    except Exception as exc:  # noqa: BLE001 - the learner's exception, sent back by the worker
+    except Exception as exc:  # the learner's exception, sent back by the worker
+        if "Unicode" not in getattr(exc, "remote_type", type(exc).__name__):
+            raise  # anything else (the worker gone, a timeout, NotImplementedError) keeps its message
         raise AssertionError(f"{what} raised {exc}; {why}") from None
 
 
