@@ -296,28 +296,53 @@ def load_mistakes(kata_dir: Path, reference_source: str) -> dict[str, Any]:
 
 
 def _run_probe(fn: Callable[[Any, Any], Any], module: Any, reference: Any) -> Any:
-    import torch
-
     try:
         out = fn(module, reference)
     except Exception as exc:  # noqa: BLE001
         return ("raised", getattr(exc, "remote_type", type(exc).__name__))
-    outs = out if isinstance(out, (tuple, list)) else [out]
-    tensors = [o.detach() for o in outs if isinstance(o, torch.Tensor)]
-    return [t.to(torch.float64) if t.is_floating_point() else t for t in tensors]
+    return _flat(out, [])
+
+
+def _flat(value: Any, into: list[Any], depth: int = 0) -> list[Any]:
+    """Tensors (floating ones as float64) and plain data, nested containers flattened in order;
+    other objects (modules, proxies) are left out: they cannot be compared across processes."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        t = value.detach()
+        into.append(t.to(torch.float64) if t.is_floating_point() else t)
+    elif isinstance(value, (bool, int, float, str, bytes)) or value is None:
+        into.append(value)
+    elif isinstance(value, (tuple, list)) and depth < 8:
+        into.append(("seq", len(value)))
+        for item in value:
+            _flat(item, into, depth + 1)
+    elif isinstance(value, dict) and depth < 8:
+        for key in sorted(value, key=repr):
+            into.append(("key", repr(key)))
+            _flat(value[key], into, depth + 1)
+    return into
 
 
 def _same(a: Any, b: Any, tol: tuple[float, float] = (1e-5, 1e-7)) -> bool:
+    import math
+
     import torch
 
     if isinstance(a, tuple) or isinstance(b, tuple):
         return a == b
     if len(a) != len(b):
         return False
-    return all(
-        x.shape == y.shape and x.dtype == y.dtype and torch.allclose(x, y, rtol=tol[0], atol=tol[1], equal_nan=True)
-        for x, y in zip(a, b)
-    )
+    for x, y in zip(a, b):
+        if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor):
+            if not (x.shape == y.shape and x.dtype == y.dtype and torch.allclose(x, y, rtol=tol[0], atol=tol[1], equal_nan=True)):
+                return False
+        elif isinstance(x, float) and isinstance(y, float):
+            if not (math.isclose(x, y, rel_tol=tol[0], abs_tol=tol[1]) or (math.isnan(x) and math.isnan(y))):
+                return False
+        elif type(x) is not type(y) or x != y:
+            return False
+    return True
 
 
 def diagnose(module: Any, reference: Any, loaded: dict[str, Any], failed_checks: Any = ()) -> list[dict[str, Any]]:
