@@ -36,6 +36,8 @@ Contract (the hidden suite checks every line):
   ties in score keep the order in which they finished (within a step, the walk's order). Each
   is a tuple (tokens, score): tokens a list of Python ints WITHOUT bos (ending in eos unless it
   ran out of steps; eos never earlier), score a Python float. A plain list of such tuples.
+- Precision: accumulate in float64 (never float32); scores are compared to 1e-9 relative, so
+  any order of the additions is fine.
 - Conventions that differ between libraries (this contract is fixed): Hugging Face stops the
   walk once the beam is full and drops an eos ranked below beam_size — here every eos among the
   best 2 * beam_size finishes. Some code counts bos or the prompt in the length, or uses GNMT's
