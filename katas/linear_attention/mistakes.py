@@ -73,7 +73,7 @@ MISTAKES = [
         "patch": [
             (
                 "    S = (k.unsqueeze(-1) * v.unsqueeze(-2)).cumsum(dim=-3)",
-                "    A = (q @ k.transpose(-2, -1)).tril()  # (B, H, L, L): the matrix the kata avoids\n"
+                "    A = (q @ k.transpose(-2, -1)).tril_()  # (B, H, L, L): the matrix the kata avoids\n"
                 "    return (A @ v) / (A.sum(dim=-1, keepdim=True) + eps)\n"
                 "    S = (k.unsqueeze(-1) * v.unsqueeze(-2)).cumsum(dim=-3)",
             )

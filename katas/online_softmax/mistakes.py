@@ -74,8 +74,8 @@ MISTAKES = [
     },
     {
         "name": "all_chunks_kept",
-        "title": "all chunks kept (collected in a list and concatenated): memory grows with the number of chunks",
-        "title_zh": "保留了全部分块（收集到列表里再拼接）：内存随分块数量增长",
+        "title": "all chunks kept (collected in a list first): memory grows with the number of chunks",
+        "title_zh": "保留了全部分块（先全部收集到列表里）：内存随分块数量增长",
         "fix": "Never hold more than one chunk: fold each into a running maximum and a running rescaled sum, then drop it.",
         "fix_zh": "任何时候最多只持有一个分块：把每个分块并入运行中的最大值和经过重新缩放的累计和，然后丢弃它。",
         "check": "bound_chunks_not_kept",
@@ -83,7 +83,7 @@ MISTAKES = [
             (
                 "    for x in chunks:  # (..., n_i), each chunk seen exactly once\n",
                 "    kept = list(chunks)  # every chunk held at once\n"
-                "    for x in [torch.cat(kept, dim=-1)] if kept else []:\n",
+                "    for x in kept:\n",
             )
         ],
     },

@@ -21,8 +21,10 @@ Contract (the hidden suite checks every line):
   is a ValueError (the logsumexp of nothing).
 - Memory: the state does not grow with the number of chunks — hold one chunk at a time and a
   few tensors of the leading shape. Bound checked: 64 chunks of 2^20 float32 numbers (each
-  (2, 2^19), 256 MiB in all) from a generator, peak extra memory <= 32 MiB (a few temporaries
-  the size of one chunk are fine; keeping the chunks, or concatenating them, is not).
+  (2, 2^19), 4 MiB; 256 MiB in all) from a generator, peak extra memory <= 32 MiB, the
+  generator's own chunks included (it holds up to two at a time). A float32 loop with a couple
+  of chunk-sized temporaries peaks near 12 MiB, a float64 copy of each chunk near 28 MiB;
+  keeping the chunks (a list, torch.cat, list(chunks)) takes 256 MiB or more.
 - Do not call torch's logsumexp, softmax or log_softmax in any spelling (torch.logsumexp,
   x.logsumexp(...), torch.special.logsumexp, torch.softmax, torch.nn.functional.softmax,
   x.softmax(...), torch.log_softmax, torch.nn.functional.log_softmax, ...): torch.exp,
