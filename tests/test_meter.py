@@ -81,3 +81,50 @@ def test_a_stream_description_gives_the_same_chunks_twice():
     assert bool(torch.isneginf(first[2]).all()) and bool(torch.isfinite(first[0]).all())
     with pytest.raises(ValueError):
         streams.describe(0, (1,), [1], dtype="int8")
+
+
+READER = textwrap.dedent(
+    """
+    import sys
+    import torch
+    from attnquiz.grading import streams
+    spec = streams.describe(1, (2,), [1 << 19] * 16)  # 16 chunks of 4 MiB
+    def read(stream):
+        for x in stream:  # a float64 working copy of each chunk: a few chunks' worth at a time
+            y = x.double()
+            float(torch.exp(y - y.amax()).sum())
+    read(streams.chunks(spec))  # first use of these kernels and threads, not measured
+    print("ready", flush=True)
+    for line in sys.stdin:
+        stream = streams.chunks(spec)  # staged, as the worker does, before the measured span
+        print("staged", flush=True)
+        sys.stdin.readline()
+        read(stream)
+        print("done", flush=True)
+    """
+)
+
+
+def test_reading_a_stream_measures_the_same_whatever_ran_before():
+    """Freed chunks must leave the resident set (glibc's heap would keep them, and fragment):
+    the same reader, measured three times in one process, peaks at what it holds each time."""
+    proc = subprocess.Popen([sys.executable, "-c", READER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        peaks = []
+        for _ in range(3):
+            proc.stdin.write("stage\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "staged"
+            with meter.Meter(proc.pid) as m:
+                proc.stdin.write("read\n")
+                proc.stdin.flush()
+                assert proc.stdout.readline().strip() == "done"
+            assert m.usage is not None
+            peaks.append(m.usage.peak_extra)
+    finally:
+        proc.kill()
+        proc.wait()
+    shown = [meter.mib(p) for p in peaks]
+    assert all(16 << 20 <= p <= 36 << 20 for p in peaks), shown  # 2 float32 chunks, 3 float64 copies: 7 chunks at most
+    assert max(peaks) - min(peaks) <= 4 << 20, shown

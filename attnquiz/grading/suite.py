@@ -221,7 +221,7 @@ class Stream:
     spec: dict[str, Any]
 
     def chunks(self) -> Any:
-        return streams.chunks(self.spec)
+        return streams.chunks(self.spec, settle=False)
 
 
 @dataclass
