@@ -63,7 +63,7 @@ MISTAKES = [
         "title_zh": "构造了完整的 Lq × Lk 分数矩阵（普通 softmax 注意力）：数值正确，但内存随 Lq · Lk 增长",
         "fix": "Never hold more than one (block_q, block_k) tile of scores: loop over key blocks with a running max, sum and accumulator per query.",
         "fix_zh": "任何时候最多只保留一个 (block_q, block_k) 的分数块：按 key 块循环，为每个查询维护运行最大值、运行和与累加器。",
-        "check": "bound_long_sequence",
+        "check": "bound_long_sequences",
         "patch": [
             (
                 "out = torch.empty_like(q)",
