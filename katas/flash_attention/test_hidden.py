@@ -152,7 +152,7 @@ def test_blocks_do_not_change_the_result(sol, ref, h):
     q, k, v = _qkv(1, 2, 15, 15, 8, seed=70, dtype=torch.float64)
     for causal in (False, True):
         base = [h.tensor(t, "output / lse") for t in _pair(sol.flash_attention(q, k, v, causal=causal, block_q=15, block_k=15), "call")]
-        for bq, bk in ((1, 1), (4, 7), (7, 4), (2, 15)):
+        for bq, bk in ((1, 4), (4, 7), (7, 4), (2, 15)):
             out, lse = _pair(sol.flash_attention(q, k, v, causal=causal, block_q=bq, block_k=bk), "call")
             h.close(out, base[0], f"output with block_q={bq}, block_k={bk} vs one tile (causal={causal})")
             h.close(lse, base[1], f"lse with block_q={bq}, block_k={bk} vs one tile (causal={causal})")
