@@ -245,6 +245,11 @@ def excluded_paths(workdir: Path) -> list[str]:
     return [str(p) for p in paths]
 
 
+# One compute thread each for the judge and the worker: they take turns, and idle OpenMP threads
+# spin on the cores the other needs (on 2 cores, a kata's self-check ran 2.7x slower).
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def worker_env(scratch: Path) -> dict[str, str]:
     """The learner's environment, minus what would steer Python or pytest, plus a private home.
 
@@ -260,6 +265,7 @@ def worker_env(scratch: Path) -> dict[str, str]:
         TMPDIR=str(scratch),
         HOME=str(scratch),
         CUDA_VISIBLE_DEVICES="",  # grading runs on the CPU: no GPU driver start-up in the worker
+        **ONE_THREAD,
     )
     return env
 

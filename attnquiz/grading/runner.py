@@ -345,6 +345,7 @@ def _judge_env() -> dict[str, str]:
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")  # see judge.ONE_THREAD (this module imports no judge code)
     for key in ("PYTHONSTARTUP", "PYTEST_ADDOPTS", "PYTEST_PLUGINS"):
         env.pop(key, None)
     return env

@@ -184,7 +184,7 @@ class Helpers:
         except RemoteError as exc:
             text = str(exc)
             if exc.remote_type == "MemoryError" or "alloc" in text.lower() or "memory" in text.lower():
-                raise AssertionError(f"{what}: ran out of the grader's memory limit ({text[:160]}); {bound}") from None
+                raise AssertionError(f"{what}: ran out of the grader's memory limit (--memory) before finishing; {bound}") from None
             raise
         if m.new_processes:
             raise AssertionError(
