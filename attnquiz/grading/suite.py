@@ -189,7 +189,7 @@ class Helpers:
         if m.new_processes:
             raise AssertionError(
                 f"{what}: your code started another process during the call; compute in the grading "
-                f"process itself, so that its memory can be measured ({bound})"
+                f"process itself, so that its memory can be measured; {bound}"
             )
         if m.peak_extra > limit_mib * (1 << 20):
             how = "" if m.exact else ", sampled"
