@@ -18,12 +18,16 @@ are already banned), with at least one finite value. The result keeps the input'
      sum cross top_p IS kept, and when the first n tokens sum to exactly top_p, token n + 1 is
      removed. The most likely token is always kept (top_p = 0 keeps only it). top_p = None or
      top_p >= 1: no top-p, nothing is removed (not even a token of probability 0). Libraries
-     differ on the boundary token; this contract keeps it.
+     differ on the boundary token and on ties; this contract keeps the boundary token and
+     ranks ties by index.
   4. min_p: keep the tokens whose probability is >= min_p x the row's largest probability
      (ties with the bound are kept; min_p = 1 keeps the tokens tied with the most likely).
      min_p = None or 0: no min-p.
 - Removed tokens get -inf; kept tokens hold their temperature-scaled logit (logit / temperature,
   nothing else changes it). A -inf in the input stays -inf.
+- Probabilities may be computed in the logits' dtype or in a wider one: the hidden inputs keep
+  every running sum and ratio well away from its bound, except on rows whose probabilities are
+  exact (tied tokens, tokens of probability 0), where every rounding agrees.
 - temperature = 0 means greedy: only the row's argmax is kept (the FIRST index when several
   tokens tie for the largest logit), with its logit unchanged (not divided); every other token
   is -inf. (The other steps then have nothing left to remove.)
@@ -34,7 +38,8 @@ are already banned), with at least one finite value. The result keeps the input'
 - filtered = filter_logits(logits, ...same options...); probs = torch.softmax(filtered, dim=-1);
   then exactly ONE draw torch.multinomial(probs, num_samples=1, generator=generator) on the
   whole (B, V) tensor (nothing else drawn from the generator), returned as shape (B,), dtype
-  torch.int64. So the same seeded torch.Generator reproduces the reference's tokens.
+  torch.int64. So the same seeded torch.Generator reproduces the reference's tokens (and
+  temperature = 0 returns each row's first argmax).
 - A sampled token is never one that filter_logits removed.
 
 `apply_repetition_penalty(logits, prev_tokens, penalty) -> (B, V)`
@@ -42,7 +47,8 @@ are already banned), with at least one finite value. The result keeps the input'
   For every id in prev_tokens[b], logits[b, id] is made less likely with the CTRL rule: a
   positive logit is DIVIDED by penalty, a negative one MULTIPLIED by penalty (0 and -inf stay
   as they are). An id that occurs several times in a row is penalised once. Other tokens and
-  other rows are untouched. penalty = 1 changes nothing; penalty <= 0 raises ValueError.
+  other rows are untouched. penalty = 1 changes nothing; 0 < penalty < 1 follows the same
+  rule (it favours repeats); penalty <= 0 raises ValueError.
 - Returns a new tensor; the logits passed in are never modified.
 
 No gradients are needed (sampling runs without autograd).
