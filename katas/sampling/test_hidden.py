@@ -6,9 +6,10 @@ reference's draws. The reference runs in float64 on the same values.
 
 A correct implementation with another rounding (float32 or bfloat16 probabilities, another
 summation order) must land on the same side of every bound, so the random inputs here keep
-each top-p running sum at least 1e-3 from top_p in float64 (0.03 in bfloat16) and each min-p
-ratio at least 0.5 % from min_p; the boundary itself is tested on rows whose probabilities are
-exact (tied tokens of probability 1/4, and tokens of probability 0 with a finite logit).
+each top-p running sum at least 1e-3 from top_p (0.04 in bfloat16) and each min-p ratio at
+least 2 % from min_p (4 % in bfloat16); the boundary itself is tested on rows whose
+probabilities are exact (tied tokens of probability 1/4, tokens of probability 0 with a finite
+logit), where every rounding agrees.
 Each request to the worker costs several ms of CPU, so cases that share options share a call.
 """
 
@@ -91,16 +92,17 @@ def _raises(fn, what, *args, **kwargs):
 
 
 def test_argument_checks(sol, ref, h):
-    """ValueError for temperature < 0, top_k < 0, top_p < 0, min_p > 1, penalty <= 0."""
+    """ValueError for temperature < 0, top_k < 0, top_p < 0, min_p > 1 (from sample too), penalty <= 0."""
     x = _logits(2, 5, seed=1)
-    for opts in ({"temperature": -0.5}, {"top_k": -1}, {"top_p": -0.1}, {"min_p": 1.5}):
+    for opts in ({"temperature": -0.5}, {"top_k": -1}, {"min_p": 1.5}):
         _raises(_fn(sol, "filter_logits"), f"filter_logits({_label(opts)})", x, **opts)
+    _raises(_fn(sol, "sample"), "sample(top_p=-0.1)", x, _gen(0), top_p=-0.1)
     _raises(_fn(sol, "apply_repetition_penalty"), "apply_repetition_penalty(penalty=0.0)", x, torch.tensor([[0], [1]]), 0.0)
 
 
 def test_temperature(sol, ref, h):
-    """Kept logits are logit / temperature; top_k=0, top_p=None and min_p=0 filter nothing."""
-    _check(sol, ref, h, _logits(3, 11, seed=10), temperature=0.25, top_k=0, top_p=None, min_p=0.0)
+    """Kept logits are logit / temperature; top_k >= V, top_p=None and min_p=0 filter nothing."""
+    _check(sol, ref, h, _logits(3, 11, seed=10), temperature=0.25, top_k=15, top_p=None, min_p=0.0)
 
 
 def test_temperature_zero(sol, ref, h):
@@ -113,11 +115,10 @@ def test_temperature_zero(sol, ref, h):
 
 
 def test_top_k(sol, ref, h):
-    """top_k keeps every logit >= the k-th largest: ties with it stay, top_k >= V keeps all, -inf stays."""
+    """top_k keeps every logit >= the k-th largest: ties with it stay, -inf stays (top_k >= V: see temperature)."""
     ties = torch.tensor([[1.0, 3.0, 3.0, 2.0, 3.0, 0.0], [5.0, 2.0, 2.0, 2.0, 1.0, 2.0], [NEG, 1.0, NEG, 0.5, 0.5, NEG]], dtype=torch.float64)
     x = torch.cat([ties, _logits(3, 6, seed=30)])  # rows 0-2 with ties, rows 3-5 random
-    for k in (2, 9):
-        _check(sol, ref, h, x, " (rows 0-2 have ties)", top_k=k)
+    _check(sol, ref, h, x, " (rows 0-2 have ties)", top_k=2)
     _check(sol, ref, h, x, " (rows 0-2 have ties)", temperature=0.7, top_k=3)
 
 
@@ -146,9 +147,9 @@ def test_top_p_zero_and_one(sol, ref, h):
 
 
 def test_top_p_random(sol, ref, h):
-    """Nucleus filtering of random rows at temperature 2 (B > 1: each row keeps its own set)."""
+    """Nucleus filtering of random rows at temperature 2 (B > 1: each row keeps its own set); top_k=0 is no top-k."""
     x = _logits(4, 16, seed=40)
-    _check(sol, ref, h, x, " on random rows", temperature=2.0, top_p=0.5)
+    _check(sol, ref, h, x, " on random rows", temperature=2.0, top_k=0, top_p=0.5)
 
 
 def test_min_p(sol, ref, h):
@@ -157,8 +158,7 @@ def test_min_p(sol, ref, h):
     x = _logits(4, 12, seed=50)
     x[1] -= 6.0  # all negative
     x[2] += 5.0  # all positive
-    for opts in ({"min_p": 0.05}, {"temperature": 3.0, "min_p": 0.5}):
-        _check(sol, ref, h, x, " on random rows", **opts)
+    _check(sol, ref, h, x, " on random rows", temperature=3.0, min_p=0.5)
     ties = torch.tensor([[1.0, 2.0, 2.0, 0.0, 2.0], [-3.0, -1.0, -1.0, -2.0, NEG]], dtype=torch.float64)
     _check(sol, ref, h, ties, " on rows with tied maxima", min_p=1.0)
 
@@ -215,7 +215,7 @@ def test_inputs_untouched(sol, ref, h):
 def test_sample_matches_reference(sol, ref, h):
     """A seeded generator gives the reference's tokens: one multinomial draw on softmax(filtered), shape (B,), int64."""
     x = _logits(6, 15, seed=100)
-    cases = ({"temperature": 0.7}, {"top_p": 0.8}, {"temperature": 1.5, "top_k": 8, "top_p": 0.85, "min_p": 0.05})
+    cases = ({"temperature": 0.7}, {"temperature": 1.5, "top_k": 8, "top_p": 0.85, "min_p": 0.05})
     for seed, opts in enumerate(cases):
         got = h.tensor(_fn(sol, "sample")(x, _gen(seed), **opts), f"sample({_label(opts)})")
         assert tuple(got.shape) == (6,), f"sample({_label(opts)}) returned shape {tuple(got.shape)}, expected (6,): one token per row"
@@ -238,7 +238,7 @@ def test_sampled_tokens_never_filtered(sol, ref, h):
     opts = {"temperature": 1.5, "top_k": 6, "top_p": 0.7, "min_p": 0.3}
     what = f"sample({_label(opts)})"
     kept = torch.isfinite(h.tensor(_fn(sol, "filter_logits")(x, **opts), f"filter_logits({_label(opts)})"))
-    for seed in (7, 8, 9):
+    for seed in (7, 8):
         tokens = h.tensor(_fn(sol, "sample")(x, _gen(seed), **opts), what)
         assert tuple(tokens.shape) == (96,), f"{what} returned shape {tuple(tokens.shape)}, expected (96,)"
         bad = (tokens < 0) | (tokens >= 12)
