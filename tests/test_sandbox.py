@@ -372,3 +372,24 @@ def test_python_read_roots_drops_roots_inside_an_excluded_path(tmp_path, monkeyp
     roots = sandbox.python_read_roots(exclude=[tmp_path / "outer"])
     assert not any(r == inner.resolve() or tmp_path.resolve() / "outer" in r.parents for r in roots)
     assert roots
+
+
+@needs_landlock
+def test_hundreds_of_allowed_paths_fit_under_a_small_open_files_limit(tmp_path) -> None:
+    """A large environment (every package beside a hidden attnquiz gets a rule) under the worker's
+    open-files limit: the rules' fds must not all be open at once (it failed with EMFILE)."""
+    for i in range(300):
+        (tmp_path / f"pkg{i:03d}").mkdir()
+    (tmp_path / "pkg007" / "data.txt").write_text("DATA")
+    (tmp_path / "hidden").mkdir()
+    (tmp_path / "hidden" / "secret.txt").write_text("SECRET")
+    out = run_child("""
+        import resource
+        tmp = Path(ARGS["tmp"])
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        allowed = sorted(str(p) for p in tmp.iterdir() if p.name.startswith("pkg"))
+        sandbox.confine(read=sandbox.python_read_roots() + allowed, write=["/dev/null"])
+        OUT["allowed"] = attempt(lambda: read(tmp / "pkg007" / "data.txt"))
+        OUT["hidden"] = attempt(lambda: read(tmp / "hidden" / "secret.txt"))
+    """, tmp_path, tmp=str(tmp_path))
+    assert out == {"allowed": "DATA", "hidden": "PermissionError"}

@@ -200,38 +200,42 @@ def confine(
     libc = _libc()
     libc.syscall.restype = ctypes.c_long
     libc.prctl.restype = ctypes.c_int
-    rules: dict[tuple[int, int], tuple[int, int, str]] = {}
+    # One rule per inode, rights merged; each path's fd is open only while it is used, so that a
+    # large environment (hundreds of packages beside a hidden attnquiz) stays under RLIMIT_NOFILE.
+    rules: dict[tuple[int, int], tuple[int, str]] = {}
+    for path, dir_rights, file_rights in requests:
+        real = os.path.realpath(os.fspath(path))
+        try:
+            info = os.stat(real)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        rights = (dir_rights if stat.S_ISDIR(info.st_mode) else file_rights) & fs
+        key = (info.st_dev, info.st_ino)
+        first_rights, first_path = rules.get(key, (0, real))
+        rules[key] = (first_rights | rights, first_path)
+
     ruleset = -1
     try:
-        for path, dir_rights, file_rights in requests:
-            real = os.path.realpath(os.fspath(path))
-            try:
-                fd = os.open(real, os.O_PATH | os.O_CLOEXEC)
-            except (FileNotFoundError, NotADirectoryError, PermissionError):
-                continue
-            info = os.fstat(fd)
-            rights = (dir_rights if stat.S_ISDIR(info.st_mode) else file_rights) & fs
-            key = (info.st_dev, info.st_ino)
-            if key in rules:
-                os.close(fd)
-                first_fd, first_rights, first_path = rules[key]
-                rules[key] = (first_fd, first_rights | rights, first_path)
-            else:
-                rules[key] = (fd, rights, real)
-
         buf = ctypes.create_string_buffer(attr, len(attr))
         ruleset = libc.syscall(ctypes.c_long(_SYSCALLS[0]), buf,
                                ctypes.c_ulong(len(attr)), ctypes.c_ulong(0))
         if ruleset < 0:
             _raise_errno("landlock_create_ruleset")
-        for fd, rights, real in rules.values():
+        for rights, real in rules.values():
             if not rights:
                 continue
-            rule = ctypes.create_string_buffer(struct.pack("=Qi", rights, fd), 12)
-            if libc.syscall(ctypes.c_long(_SYSCALLS[1]), ctypes.c_long(ruleset),
-                            ctypes.c_ulong(_RULE_PATH_BENEATH), rule,
-                            ctypes.c_ulong(0)) < 0:
-                _raise_errno(f"landlock_add_rule for {real}")
+            try:
+                fd = os.open(real, os.O_PATH | os.O_CLOEXEC)
+            except (FileNotFoundError, NotADirectoryError, PermissionError):
+                continue
+            try:
+                rule = ctypes.create_string_buffer(struct.pack("=Qi", rights, fd), 12)
+                if libc.syscall(ctypes.c_long(_SYSCALLS[1]), ctypes.c_long(ruleset),
+                                ctypes.c_ulong(_RULE_PATH_BENEATH), rule,
+                                ctypes.c_ulong(0)) < 0:
+                    _raise_errno(f"landlock_add_rule for {real}")
+            finally:
+                os.close(fd)
         if libc.prctl(ctypes.c_int(_PR_SET_NO_NEW_PRIVS), ctypes.c_ulong(1),
                       ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
             _raise_errno("prctl(PR_SET_NO_NEW_PRIVS)")
@@ -239,8 +243,6 @@ def confine(
                         ctypes.c_ulong(0)) < 0:
             _raise_errno("landlock_restrict_self")
     finally:
-        for fd, _, _ in rules.values():
-            os.close(fd)
         if ruleset >= 0:
             os.close(ruleset)
     return Confinement(abi=abi, files_confined=True, net_confined=abi >= 4,
