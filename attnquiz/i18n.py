@@ -129,6 +129,37 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "reset_done": {"en": "Progress erased. Backup: {backup}", "zh": "进度已清除。备份：{backup}"},
     "reset_cancelled": {"en": "Nothing was changed.", "zh": "未做任何更改。"},
+    # attnquiz plan
+    "plan_title": {
+        "en": "Plan to the interview on {date}: {days} day(s)",
+        "zh": "距 {date} 面试的计划：共 {days} 天",
+    },
+    "plan_day": {"en": "Day", "zh": "日期"},
+    "plan_reviews": {"en": "Reviews", "zh": "复习"},
+    "plan_new": {"en": "New questions", "zh": "新题"},
+    "plan_katas": {"en": "Katas to pass", "zh": "待通过的编程练习"},
+    "plan_date": {"en": "{weekday} {month:02d}-{day:02d}", "zh": "{month}月{day}日 {weekday}"},
+    "plan_weekdays": {"en": "Mon Tue Wed Thu Fri Sat Sun", "zh": "周一 周二 周三 周四 周五 周六 周日"},
+    "plan_today": {"en": "today", "zh": "今天"},
+    "plan_interview": {"en": "interview", "zh": "面试"},
+    "plan_interview_rest": {"en": "reviews only: nothing new today", "zh": "只做复习，不学新内容"},
+    "plan_assumption": {
+        "en": "Reviews: the due dates in your progress, plus the ones FSRS would set if every review and new "
+        "question were answered right (Good) on its day; wrong answers add more.",
+        "zh": "复习数：进度中已排定的到期日，加上假设每次复习和每道新题都在当天答对（良好）时 FSRS 会再安排的复习；答错会更多。",
+    },
+    "plan_new_left": {
+        "en": "{n} new question(s) do not fit at --new-per-day {per_day}; raise it to plan them all.",
+        "zh": "按 --new-per-day {per_day}，还有 {n} 道新题排不下；调高它即可全部排入。",
+    },
+    "plan_only_reviews": {
+        "en": "Every question answered and every kata passed: the days ahead are reviews only.",
+        "zh": "所有题目都答过、所有编程练习都已通过：接下来只需复习。",
+    },
+    "plan_how": {
+        "en": "Each day: attnquiz ask --due (reviews), attnquiz ask --new -n N --topic T (new questions), attnquiz kata NAME.",
+        "zh": "每天：attnquiz ask --due（复习），attnquiz ask --new -n N --topic T（新题），attnquiz kata NAME（编程练习）。",
+    },
 }
 
 
