@@ -249,6 +249,7 @@ def test_the_torch_blocker_catches_an_import():
         (["ask", "--bank", str(DATA), "--id", "sample.bug"], "A\n"),
         (["bank", "check"], ""),
         (["bank", "list", "--json"], ""),
+        (["plan", "--until", "+3d"], ""),
     ],
 )
 def test_fast_paths_never_import_torch(args, stdin):
