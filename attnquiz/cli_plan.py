@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 from attnquiz.cli_common import console, resolve_lang, translate_errors
+from attnquiz.errors import UsageError
 
 if TYPE_CHECKING:
     from attnquiz.plan import Day, StudyPlan
@@ -34,12 +35,18 @@ def plan_command(
     """What to do each day until the interview: reviews falling due (FSRS forecast), new questions, katas to pass."""
     from attnquiz import plan, schedule
     from attnquiz.bank import load_bank
+    from attnquiz.i18n import t
     from attnquiz.katas import list_katas
     from attnquiz.store import Store
 
     language = resolve_lang(lang)
     at = schedule.now()
-    until_day = plan.parse_until(until, plan.local_day(at))
+    try:
+        until_day = plan.parse_until(until, plan.local_day(at))
+        if new_per_day is not None and new_per_day < 0:
+            raise plan.PlanError("plan_err_new_per_day", value=new_per_day)
+    except plan.PlanError as exc:
+        raise UsageError(t(exc.key, language, **exc.args_)) from None
     bank = load_bank(bank_paths or ())
     ladder = [kata.name for kata in list_katas()]
     with Store.open() as store:

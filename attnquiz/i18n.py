@@ -156,6 +156,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Every question answered and every kata passed: the days ahead are reviews only.",
         "zh": "所有题目都答过、所有编程练习都已通过：接下来只需复习。",
     },
+    "plan_err_not_a_date": {
+        "en": "--until {value}: not a date; use YYYY-MM-DD (e.g. {example}) or +Nd (N days from today, e.g. +7d)",
+        "zh": "--until {value}：不是日期；请用 YYYY-MM-DD（如 {example}）或 +Nd（从今天起第 N 天，如 +7d）",
+    },
+    "plan_err_no_such_date": {
+        "en": "--until {value}: no such date; use YYYY-MM-DD (e.g. {example}) or +Nd (N days from today, e.g. +7d)",
+        "zh": "--until {value}：没有这一天；请用 YYYY-MM-DD（如 {example}）或 +Nd（从今天起第 N 天，如 +7d）",
+    },
+    "plan_err_past": {
+        "en": "--until {value} is in the past (today is {today}); give the interview day, today or later",
+        "zh": "--until {value} 已经过去（今天是 {today}）；请给出面试那天：今天或以后",
+    },
+    "plan_err_too_far": {
+        "en": "--until {value} is more than {days} days away; plan at most a year ahead",
+        "zh": "--until {value} 在 {days} 天以后；最多规划一年",
+    },
+    "plan_err_new_per_day": {
+        "en": "--new-per-day {value}: give 0 or more new questions a day",
+        "zh": "--new-per-day {value}：每天的新题数应为 0 或更多",
+    },
     "plan_how": {
         "en": "Each day: attnquiz ask --due (reviews), attnquiz ask --new -n N --topic T (new questions), attnquiz kata NAME.",
         "zh": "每天：attnquiz ask --due（复习），attnquiz ask --new -n N --topic T（新题），attnquiz kata NAME（编程练习）。",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from attnquiz import schedule
 from attnquiz.errors import UsageError
+from attnquiz.i18n import t
 from attnquiz.store import Card, to_text
 
 if TYPE_CHECKING:
@@ -34,7 +35,15 @@ MAX_REVIEWS_PER_CARD = 64  # every Good review moves a card at least a minute on
 DIFFICULTY_ORDER = {"easy": 0, "medium": 1, "hard": 2}
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RELATIVE = re.compile(r"\+(\d{1,4})d")
-UNTIL_FORMS = "YYYY-MM-DD (e.g. 2026-03-08) or +Nd (N days from today, e.g. +7d)"
+
+
+class PlanError(UsageError):
+    """A bad --until or --new-per-day; `key` and `args` name its message in attnquiz.i18n (the
+    command shows it in --lang), str() is the English."""
+
+    def __init__(self, key: str, **args: object) -> None:
+        super().__init__(t(key, "en", **args))
+        self.key, self.args_ = key, args
 
 
 @dataclass
@@ -78,21 +87,22 @@ def local_day(moment: datetime, tz: tzinfo | None = None) -> date:
 
 
 def parse_until(text: str, today: date) -> date:
-    """The interview day from --until: YYYY-MM-DD or +Nd; a UsageError saying what to type otherwise."""
+    """The interview day from --until: YYYY-MM-DD or +Nd; a PlanError saying what to type otherwise."""
     value = text.strip()
+    example = (today + timedelta(days=7)).isoformat()
     if _ISO_DATE.fullmatch(value):
         try:
             until = date.fromisoformat(value)
         except ValueError:
-            raise UsageError(f"--until {text}: no such date; use {UNTIL_FORMS}") from None
+            raise PlanError("plan_err_no_such_date", value=text, example=example) from None
     elif match := _RELATIVE.fullmatch(value):
         until = today + timedelta(days=int(match.group(1)))
     else:
-        raise UsageError(f"--until {text}: not a date; use {UNTIL_FORMS}")
+        raise PlanError("plan_err_not_a_date", value=text, example=example)
     if until < today:
-        raise UsageError(f"--until {text} is in the past (today is {today.isoformat()}); give the interview day, today or later")
+        raise PlanError("plan_err_past", value=text, today=today.isoformat())
     if (until - today).days >= MAX_DAYS:
-        raise UsageError(f"--until {text} is more than {MAX_DAYS - 1} days away; plan at most a year ahead")
+        raise PlanError("plan_err_too_far", value=text, days=MAX_DAYS - 1)
     return until
 
 
@@ -143,10 +153,10 @@ def build(
     by question id, `ladder` every kata name in ladder order, `passed` the katas already passed.
     """
     if new_per_day is not None and new_per_day < 0:
-        raise UsageError(f"--new-per-day {new_per_day}: give 0 or more new questions a day")
+        raise PlanError("plan_err_new_per_day", value=new_per_day)
     today = local_day(at, tz)
     if until < today:
-        raise UsageError(f"--until {until.isoformat()} is in the past (today is {today.isoformat()})")
+        raise PlanError("plan_err_past", value=until.isoformat(), today=today.isoformat())
     days = [Day(today + timedelta(days=i)) for i in range((until - today).days + 1)]
     days[-1].interview = True
     index = {day.date: day for day in days}

@@ -198,6 +198,14 @@ def test_a_bad_date_is_one_line_and_exit_2(until):
     assert "Traceback" not in result.stderr and not result.stdout
 
 
+@pytest.mark.parametrize("until, words", [("2026-03-01", "已经过去"), ("next-friday", "不是日期"), ("+400d", "最多规划一年")])
+def test_a_bad_date_is_one_line_in_chinese_too(until, words):
+    result = attnquiz("plan", "--until", until, "--lang", "zh")
+    assert result.returncode == 2, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"--until {until}" in lines[0] and words in lines[0], result.stderr
+
+
 @pytest.mark.parametrize("args", [["plan"], ["plan", "--until", "+3d", "--new-per-day", "-1"], ["plan", "--until", "+3d", "--lang", "fr"]])
 def test_other_bad_options_are_one_line_and_exit_2(args):
     result = attnquiz(*args)
