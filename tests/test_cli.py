@@ -245,11 +245,11 @@ def test_the_torch_blocker_catches_an_import():
     [
         (["--help"], ""),
         (["ask", "--help"], ""),
+        (["plan", "--until", "+3d"], ""),
         (["ask", "--seed", "1", "--count", "3"], "a\n1\nt\n"),
         (["ask", "--bank", str(DATA), "--id", "sample.bug"], "A\n"),
         (["bank", "check"], ""),
         (["bank", "list", "--json"], ""),
-        (["plan", "--until", "+3d"], ""),
     ],
 )
 def test_fast_paths_never_import_torch(args, stdin):
