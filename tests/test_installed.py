@@ -140,4 +140,3 @@ def test_an_attempt_that_cannot_be_recorded_says_so_in_the_json_and_the_exit_cod
     assert report["passed"] is True and report["recorded"] is False
     assert "progress.sqlite3" in report["error"]
     assert code == 2
-
