@@ -171,10 +171,8 @@ def build(
                 (index[day].scheduled if n == 0 else index[day].forecast).append(qid)
 
     study = days[:-1] or days
-    topic_rank = {topic: i for i, topic in enumerate(sorted({q.topic for q in questions}))}
     fresh = sorted(
-        (q for q in questions if q.id not in cards),
-        key=lambda q: (topic_rank[q.topic], DIFFICULTY_ORDER.get(q.difficulty, 9), q.id),
+        (q for q in questions if q.id not in cards), key=lambda q: (q.topic, DIFFICULTY_ORDER.get(q.difficulty, 9), q.id)
     )
     topic_of = {q.id: q.topic for q in fresh}
     runs, left = spread([q.id for q in fresh], len(study), new_per_day)
