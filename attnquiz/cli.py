@@ -211,10 +211,11 @@ def bank_list(
     console.print(f"{len(rows)} questions, {len({r['topic'] for r in rows})} topics.")
 
 
-from attnquiz import cli_kata, cli_stats  # noqa: E402
+from attnquiz import cli_kata, cli_plan, cli_stats  # noqa: E402
 
 cli_kata.register(app)
 cli_stats.register(app)
+cli_plan.register(app)
 
 
 def main() -> None:

@@ -79,6 +79,57 @@ MESSAGES: dict[str, dict[str, str]] = {
     "review_bucket": {"en": "{count} due {when}", "zh": "{when} {count} 题"},
     "more_buckets": {"en": "…", "zh": "……"},
     "list_sep": {"en": ", ", "zh": "，"},
+    # attnquiz plan
+    "plan_title": {
+        "en": "Plan to the interview on {date}: {days} day(s)",
+        "zh": "距 {date} 面试的计划：共 {days} 天",
+    },
+    "plan_day": {"en": "Day", "zh": "日期"},
+    "plan_reviews": {"en": "Reviews", "zh": "复习"},
+    "plan_new": {"en": "New questions", "zh": "新题"},
+    "plan_katas": {"en": "Katas to pass", "zh": "待通过的编程练习"},
+    "plan_date": {"en": "{weekday} {month:02d}-{day:02d}", "zh": "{month}月{day}日 {weekday}"},
+    "plan_weekdays": {"en": "Mon Tue Wed Thu Fri Sat Sun", "zh": "周一 周二 周三 周四 周五 周六 周日"},
+    "plan_today": {"en": "today", "zh": "今天"},
+    "plan_interview": {"en": "interview", "zh": "面试"},
+    "plan_interview_rest": {"en": "reviews only: nothing new today", "zh": "只做复习，不学新内容"},
+    "plan_assumption": {
+        "en": "Reviews: the due dates in your progress, plus the ones FSRS would set if every review and new "
+        "question were answered right (Good) on its day; wrong answers add more.",
+        "zh": "复习数：进度中已排定的到期日，加上假设每次复习和每道新题都在当天答对（良好）时 FSRS 会再安排的复习；答错会更多。",
+    },
+    "plan_new_left": {
+        "en": "{n} new question(s) do not fit at --new-per-day {per_day}; raise it to plan them all.",
+        "zh": "按 --new-per-day {per_day}，还有 {n} 道新题排不下；调高它即可全部排入。",
+    },
+    "plan_only_reviews": {
+        "en": "Every question answered and every kata passed: the days ahead are reviews only.",
+        "zh": "所有题目都答过、所有编程练习都已通过：接下来只需复习。",
+    },
+    "plan_err_not_a_date": {
+        "en": "--until {value}: not a date; use YYYY-MM-DD (e.g. {example}) or +Nd (N days from today, e.g. +7d)",
+        "zh": "--until {value}：不是日期；请用 YYYY-MM-DD（如 {example}）或 +Nd（从今天起第 N 天，如 +7d）",
+    },
+    "plan_err_no_such_date": {
+        "en": "--until {value}: no such date; use YYYY-MM-DD (e.g. {example}) or +Nd (N days from today, e.g. +7d)",
+        "zh": "--until {value}：没有这一天；请用 YYYY-MM-DD（如 {example}）或 +Nd（从今天起第 N 天，如 +7d）",
+    },
+    "plan_err_past": {
+        "en": "--until {value} is in the past (today is {today}); give the interview day, today or later",
+        "zh": "--until {value} 已经过去（今天是 {today}）；请给出面试那天：今天或以后",
+    },
+    "plan_err_too_far": {
+        "en": "--until {value} is more than {days} days away; plan at most a year ahead",
+        "zh": "--until {value} 在 {days} 天以后；最多规划一年",
+    },
+    "plan_err_new_per_day": {
+        "en": "--new-per-day {value}: give 0 or more new questions a day",
+        "zh": "--new-per-day {value}：每天的新题数应为 0 或更多",
+    },
+    "plan_how": {
+        "en": "Each day: attnquiz ask --due (reviews), attnquiz ask --new -n N --topic T (new questions), attnquiz kata NAME.",
+        "zh": "每天：attnquiz ask --due（复习），attnquiz ask --new -n N --topic T（新题），attnquiz kata NAME（编程练习）。",
+    },
     "nothing_due": {"en": "Nothing is due for review now.", "zh": "现在没有到期的复习。"},
     "nothing_weak": {
         "en": "--weak drills questions you have answered; none matches yet. Start with: attnquiz ask",

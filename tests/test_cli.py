@@ -245,6 +245,7 @@ def test_the_torch_blocker_catches_an_import():
     [
         (["--help"], ""),
         (["ask", "--help"], ""),
+        (["plan", "--until", "+3d"], ""),
         (["ask", "--seed", "1", "--count", "3"], "a\n1\nt\n"),
         (["ask", "--bank", str(DATA), "--id", "sample.bug"], "A\n"),
         (["bank", "check"], ""),

@@ -56,6 +56,20 @@ def test_ci_exercises_the_installed_wheel_not_the_checkout():
     assert (PACKAGE / "_content" / "katas").is_dir()
 
 
+def test_plan_from_outside_the_checkout_lists_the_bundled_katas_and_questions(outside, tmp_path, monkeypatch):
+    """The plan reads the bank and the kata ladder from the installed package's content."""
+    from attnquiz.bank import load_bank
+
+    monkeypatch.setenv("ATTNQUIZ_NOW", "2026-03-02T09:00:00Z")
+    monkeypatch.setenv("TZ", "UTC")
+    result = attnquiz_cli("plan", "--until", "+2d", "--json", cwd=outside, home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [d["date"] for d in data["days"]] == ["2026-03-02", "2026-03-03", "2026-03-04"]
+    assert [name for d in data["days"] for name in d["katas"]] == [k.name for k in katas.list_katas()]
+    assert data["total"]["new"] == len(load_bank().questions)
+
+
 def _grade(ws: Path, home: Path, source: str, *extra: str, encoding: str = "utf-8") -> tuple[int, dict]:
     (ws / "multihead.py").write_bytes(source.encode(encoding))
     result = attnquiz_cli("grade", "multihead", "--json", "--no-sample", *extra, cwd=ws.parent, home=home)
