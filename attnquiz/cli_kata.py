@@ -150,6 +150,10 @@ def _render(result: GradeResult, lang: str = "en", kata: Optional[Kata] = None) 
     from attnquiz.cli_common import err_console
     from attnquiz.i18n import localized, t
 
+    if lang == "zh" and kata is None:  # a caller that has only the result: the descriptions are in the manifest
+        from attnquiz import katas
+
+        kata = katas.load_kata(result.kata)
     console.print(t("grading", lang, kata=f"[bold]{result.kata}[/]", file=escape(str(result.file))), emoji=False)
     for notice in result.notices:
         err_console.print(t("note", lang, text=localized(notice, lang)), markup=False, emoji=False, highlight=False)
