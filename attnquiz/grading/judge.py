@@ -192,9 +192,10 @@ class Judge:
             info = info if isinstance(info, dict) else {}
             forbidden = info.get("forbidden") if isinstance(info.get("forbidden"), list) else []
             details = info.get("forbidden_args") if isinstance(info.get("forbidden_args"), list) else []
-            messages = [worker_text({"message": str(m)[:300], "key": "forbidden_call", "args": a}) for m, a in zip(forbidden, details + [None] * len(forbidden))]
-            tampered = worker_text({"message": str(info.get("tampered", ""))[:300], "key": "tampered", "args": info.get("tampered_args")})
-            out[cand] = (messages[:10], tampered)
+            details += [None] * (len(forbidden) - len(details))
+            messages = [worker_text({"message": str(m)[:300], "key": "forbidden_call", "args": a}) for m, a in zip(forbidden, details)]
+            tampered = {"message": str(info.get("tampered", ""))[:300], "key": "tampered", "args": info.get("tampered_args")}
+            out[cand] = (messages[:10], worker_text(tampered))
         return out
 
     def status(self) -> Any:
