@@ -18,29 +18,55 @@ F = TypeVar("F", bound=Callable[..., Any])
 USAGE_EXIT = 2
 
 
-def fail(message: str, code: int = USAGE_EXIT) -> typer.Exit:
+def fail(message: str, code: int = USAGE_EXIT, lang: str = "en") -> typer.Exit:
     """Print one clear line on stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True, highlight=False, emoji=False)
+    from attnquiz.i18n import t
+
+    prefix = t("error", lang)  # "error: " / "错误：" (a full-width colon needs no space)
+    head, gap = prefix.rstrip(), prefix[len(prefix.rstrip()) :]
+    err_console.print(f"[bold red]{head}[/]{gap}{message}", markup=True, soft_wrap=True, highlight=False, emoji=False)
     return typer.Exit(code)
 
 
 def translate_errors(func: F) -> F:
-    """Turn domain errors raised by the core into one line on stderr and exit code 2."""
+    """Turn domain errors raised by the core into one line on stderr and exit code 2, in the
+    command's --lang (or the locale's language) when the error's message is an i18n Text."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except AttnquizError as exc:
-            raise fail(escape_markup(str(exc))) from None
+            lang = _error_lang(kwargs.get("lang"))
+            raise fail(escape_markup(error_text(exc, lang)), lang=lang) from None
         except BrokenPipeError:  # `attnquiz bank list | head`: the reader has all it wanted
             _silence_stdout()
             raise typer.Exit(0) from None
         except OSError as exc:  # the file system said no (permissions, a file where a folder should be...)
+            from attnquiz.i18n import t
+
+            lang = _error_lang(kwargs.get("lang"))
             where = f"{exc.filename}: " if exc.filename else ""
-            raise fail(escape_markup(f"{where}{exc.strerror or exc}; check the path and its permissions")) from None
+            raise fail(escape_markup(t("err_os", lang, where=where, reason=exc.strerror or exc)), lang=lang) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def error_text(exc: BaseException, lang: str) -> str:
+    """An error's message in LANG (domain errors carry an i18n Text; others stay as written)."""
+    from attnquiz.i18n import localized
+
+    message = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+    return localized(message, lang)
+
+
+def _error_lang(value: Any) -> str:
+    """The language of an error line: --lang when valid, else the locale's (never a second error)."""
+    if value in ("en", "zh"):
+        return str(value)
+    from attnquiz.quiz import default_lang
+
+    return default_lang() if value is None else "en"
 
 
 def _silence_stdout() -> None:

@@ -13,13 +13,16 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from attnquiz.cli_common import console, escape_markup, fail, resolve_lang, translate_errors
+from attnquiz.cli_common import console, error_text, escape_markup, fail, resolve_lang, translate_errors
 from attnquiz.errors import AttnquizError
 
 if TYPE_CHECKING:
     from attnquiz.grading import GradeResult
+    from attnquiz.katas import Kata
 
 STATUS_STYLE = {"new": "dim", "started": "yellow", "passed": "green"}
+STATUS_KEY = {"new": "kata_new", "started": "kata_started", "passed": "kata_passed"}  # attnquiz.i18n keys
+LANG_HELP = "en or zh for the kata's texts, check messages and these commands' lines (default: from the locale)."
 MARK = {"passed": "[green]✓[/]", "failed": "[red]✗[/]", "error": "[red]✗[/]", "timeout": "[red]⏱[/]"}
 
 
@@ -50,44 +53,47 @@ def kata_command(
         None, "--dir", help="Workspace folder (default: ./attnquiz-katas/NAME)."
     ),
     reset: bool = typer.Option(False, "--reset", help="Restore the starter file, keeping yours as a .bak-<time> copy."),
-    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or zh for titles, hints and fixes (default: from the locale)."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help=LANG_HELP),
 ) -> None:
     """List the coding katas, or create a workspace for one."""
     from rich.markup import escape
     from rich.table import Table
 
     from attnquiz import katas
+    from attnquiz.i18n import t
 
     language = resolve_lang(lang)
 
     if name is None:
-        table = Table(title="Katas, in ladder order", title_justify="left")
-        table.add_column("name", no_wrap=True)  # what the learner types: never cut
-        for column in ("title", "difficulty", "after", "status"):
-            table.add_column(column)
+        table = Table(title=t("katas_ladder", language), title_justify="left")
+        table.add_column(t("col_name", language), no_wrap=True)  # what the learner types: never cut
+        for column in ("col_title", "col_difficulty", "col_after", "col_status"):
+            table.add_column(t(column, language))
         for k in katas.list_katas():
             status = katas.status(k.name)
             after = ", ".join(k.requires) or "—"
-            table.add_row(k.name, escape(k.text("title", language)), k.difficulty, after, f"[{STATUS_STYLE[status]}]{status}[/]")
+            difficulty = t(k.difficulty, language) if k.difficulty in ("easy", "medium", "hard") else k.difficulty
+            shown = f"[{STATUS_STYLE[status]}]{t(STATUS_KEY[status], language)}[/]"
+            table.add_row(k.name, escape(k.text("title", language)), difficulty, after, shown)
         console.print(table)
-        console.print("Start one with [bold]attnquiz kata NAME[/]; the order is advice, nothing is locked.")
+        console.print(t("katas_start", language, command="[bold]attnquiz kata NAME[/]"))
         return
     kata = katas.load_kata(name)
     ws = katas.create_workspace(kata, directory, reset=reset)
     where = escape(str(ws.path))
     if ws.backup is not None:
-        console.print(f"Restored the starter; your previous file is saved as [bold]{escape(str(ws.backup))}[/].", emoji=False)
+        console.print(t("ws_restored", language, backup=f"[bold]{escape(str(ws.backup))}[/]"), emoji=False)
     elif ws.created:
-        console.print(f"Created the [bold]{kata.name}[/] workspace in {where}", emoji=False)
+        console.print(t("ws_created", language, kata=f"[bold]{kata.name}[/]", where=where), emoji=False)
     else:
-        console.print(f"The workspace {where} already exists; your [bold]{kata.entry}[/] was left as it is.", emoji=False)
+        console.print(t("ws_exists", language, where=where, entry=f"[bold]{kata.entry}[/]"), emoji=False)
     console.print(
-        f"\n[bold]{escape(kata.text('title', language))}[/]\n{escape(kata.text('description', language))}\n\nNext:\n"
+        f"\n[bold]{escape(kata.text('title', language))}[/]\n{escape(kata.text('description', language))}\n\n{t('ws_next', language)}\n"
         f"  cd {where}\n"
-        f"  edit {kata.entry}  (its docstring is the full contract)\n"
-        f"  python -m pytest -q            # a small sample test\n"
-        f"  attnquiz grade                 # the hidden suite, with a diagnosis\n"
-        f"  attnquiz hint                  # {len(kata.hints)} progressive hints",
+        f"  {t('ws_edit', language, entry=kata.entry)}\n"
+        f"  {'python -m pytest -q':<30} {t('ws_sample', language)}\n"
+        f"  {'attnquiz grade':<30} {t('ws_grade', language)}\n"
+        f"  {'attnquiz hint':<30} {t('ws_hints', language, n=len(kata.hints))}",
         emoji=False,
     )
 
@@ -102,11 +108,12 @@ def grade_command(
     ),
     sample: bool = typer.Option(True, "--sample/--no-sample", help="On a pass, show your code at work (generator: text)."),
     memory: int = typer.Option(4096, "--memory", min=1024, max=1 << 20, help="MiB of memory your code may use (1024 or more)."),
-    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or zh for titles, hints and fixes (default: from the locale)."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help=LANG_HELP),
 ) -> None:
     """Run a kata's hidden suite against your file. Exit 0: all checks pass; 1: some fail."""
     from attnquiz import grading, katas
     from attnquiz.cli_common import err_console
+    from attnquiz.i18n import t
 
     language = resolve_lang(lang)
 
@@ -114,86 +121,107 @@ def grade_command(
     try:
         result = grading.grade(kata, target, timeout=timeout, showcase=sample and not as_json, memory=memory << 20)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGHUP/SIGTERM (GradingInterrupted): child killed
-        err_console.print("grading interrupted; nothing recorded", markup=False, emoji=False, highlight=False)
+        err_console.print(t("grading_interrupted", language), markup=False, emoji=False, highlight=False)
         raise typer.Exit(128 + getattr(exc, "signum", 2)) from None
     passed, total = result.counts
     not_recorded = None
     try:
         katas.record_attempt(kata.name, result.passed, passed, total, result.duration_s)
     except (AttnquizError, OSError) as exc:  # the verdict still shows; the exit code says it was not saved
-        not_recorded = f"the attempt was not recorded: {exc}"
-    if as_json:
+        not_recorded = exc
+    if as_json:  # English, whatever --lang says: a stable format for scripts
         report = {**result.to_json(), "recorded": not_recorded is None}
         if not_recorded:
-            report["error"] = not_recorded
+            report["error"] = t("not_recorded", "en", reason=not_recorded)
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
-        _render(result, language)
+        _render(result, language, kata)
     if not_recorded:
-        raise fail(escape_markup(not_recorded))
+        reason = error_text(not_recorded, language)
+        raise fail(escape_markup(t("not_recorded", language, reason=reason)), lang=language)
     raise typer.Exit(0 if result.passed else 1)
 
 
-def _render(result: GradeResult, lang: str = "en") -> None:
+def _render(result: GradeResult, lang: str = "en", kata: Optional[Kata] = None) -> None:
+    """The verdict as a person reads it. In Chinese each check also says what it verifies, and
+    its message follows on the next line (the grader's messages translated, a suite's own as written)."""
     from rich.markup import escape
 
     from attnquiz.cli_common import err_console
+    from attnquiz.i18n import localized, t
 
-    console.print(f"Grading [bold]{result.kata}[/]: {escape(str(result.file))}", emoji=False)
+    if lang == "zh" and kata is None:  # a caller that has only the result: the descriptions are in the manifest
+        from attnquiz import katas
+
+        kata = katas.load_kata(result.kata)
+    console.print(t("grading", lang, kata=f"[bold]{result.kata}[/]", file=escape(str(result.file))), emoji=False)
     for notice in result.notices:
-        err_console.print(f"note: {notice}", markup=False, emoji=False, highlight=False)
+        err_console.print(t("note", lang, text=localized(notice, lang)), markup=False, emoji=False, highlight=False)
     for check in result.checks:
-        line = f" {MARK[check.status]} {check.name}"
-        if check.message:
-            line += f" — {escape(check.message)}"
+        message = escape(localized(check.message, lang))
+        if lang == "zh":
+            about = kata.check_text(check.name, lang) if kata is not None else ""
+            line = f" {MARK[check.status]} {check.name}" + (f"：{escape(about)}" if about else "")
+            line += f"\n     {message}" if message else ""
+        else:
+            line = f" {MARK[check.status]} {check.name}" + (f" — {message}" if message else "")
         console.print(line, soft_wrap=True, emoji=False)
     for d in result.diagnosis:
-        lead = "This matches a known mistake" if d.full else "This partly matches a known mistake"
+        lead = _label(t("mistake_full" if d.full else "mistake_partial", lang), "bold yellow")
         title, fix = d.text(lang)
-        console.print(f"\n[bold yellow]{lead}:[/] {escape(title)}\n  [bold]fix:[/] {escape(fix)}", soft_wrap=True, emoji=False)
+        console.print(f"\n{lead}{escape(title)}\n  {_label(t('fix', lang), 'bold')}{escape(fix)}", soft_wrap=True, emoji=False)
     passed, total = result.counts
+    seconds = f"{result.duration_s:.1f}"
     if result.passed:
-        console.print(f"\n[bold green]All {total} checks passed[/] in {result.duration_s:.1f} s — kata passed.", emoji=False)
-        console.print(f"See the reference with [bold]attnquiz solution {result.kata}[/].", emoji=False)
+        head = f"[bold green]{t('all_checks_passed', lang, total=total)}[/]"
+        console.print("\n" + t("kata_passed_in", lang, head=head, seconds=seconds), emoji=False)
+        console.print(t("see_reference", lang, command=f"[bold]attnquiz solution {result.kata}[/]"), emoji=False)
         if result.showcase:
-            console.print("\nYour code, generating from a small model trained on the project's text:\n", emoji=False)
+            console.print(f"\n{t('showcase', lang)}\n", emoji=False)
             console.print(escape(result.showcase), soft_wrap=True, emoji=False)
     else:
-        console.print(
-            f"\n[bold red]{passed}/{total} checks passed[/] in {result.duration_s:.1f} s. "
-            f"Fix the first ✗; [bold]attnquiz hint {result.kata}[/] gives a hint."
-        )
+        head = f"[bold red]{t('checks_passed', lang, passed=passed, total=total)}[/]"
+        console.print("\n" + t("fix_first", lang, head=head, seconds=seconds, command=f"[bold]attnquiz hint {result.kata}[/]"))
+
+
+def _label(text: str, style: str) -> str:
+    """A styled label before a value: a space after "fix:", none after a full-width "修正："."""
+    return f"[{style}]{text}[/]" + ("" if text.endswith("：") else " ")
 
 
 @translate_errors
 def hint_command(
     name: Optional[str] = typer.Argument(None, help="Kata (default: this workspace's, else the last started)."),
-    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or zh for titles, hints and fixes (default: from the locale)."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help=LANG_HELP),
 ) -> None:
     """Show the next of a kata's progressive hints."""
     from rich.markup import escape
 
     from attnquiz import katas
+    from attnquiz.i18n import t
 
     language = resolve_lang(lang)
 
     kata = katas.default_kata(name, Path.cwd())
     number, text = katas.next_hint(kata, language)
-    console.print(f"[bold]Hint {number}/{len(kata.hints)}[/] for {kata.name}: {escape(text)}", soft_wrap=True)
+    head = f"[bold]{t('hint_head', language, number=number, total=len(kata.hints))}[/]"
+    console.print(t("hint_line", language, head=head, kata=kata.name, text=escape(text)), soft_wrap=True)
     if number == len(kata.hints):
-        console.print(f"That was the last hint; [bold]attnquiz solution {kata.name} --give-up[/] shows the reference.")
+        console.print(t("last_hint", language, command=f"[bold]attnquiz solution {kata.name} --give-up[/]"))
 
 
 @translate_errors
 def solution_command(
     name: str = typer.Argument(..., help="Kata whose reference solution to show."),
     give_up: bool = typer.Option(False, "--give-up", help="Show it even though the kata has not passed yet."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help=LANG_HELP),
 ) -> None:
     """Show a kata's reference solution (after it has passed, or with --give-up)."""
     from rich.syntax import Syntax
 
     from attnquiz import katas
 
+    resolve_lang(lang)  # an unknown --lang is a usage error here too; the errors follow it
     kata = katas.load_kata(name)
     source = katas.solution(kata, give_up=give_up)
     if not console.is_terminal:  # piped or redirected: the file as it is, no line cut at 80 columns

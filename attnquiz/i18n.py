@@ -1,6 +1,15 @@
-"""The quiz's own words in English and Chinese; question texts live in the bank."""
+"""attnquiz's own words in English and Chinese; question and kata texts live in their files.
+
+MESSAGES holds the quiz's and the kata commands' lines; GRADING the messages a grading produces
+(check messages built by the grader, not the custom ones a hidden suite writes). A grading
+message travels as a `Text`: the English string (what --json and the tests see) that also keeps
+its key and arguments, so the CLI can show it in the learner's language.
+"""
 
 from __future__ import annotations
+
+import re
+from typing import Any, Mapping
 
 MESSAGES: dict[str, dict[str, str]] = {
     "colon": {"en": ": ", "zh": "："},
@@ -180,7 +189,245 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "reset_done": {"en": "Progress erased. Backup: {backup}", "zh": "进度已清除。备份：{backup}"},
     "reset_cancelled": {"en": "Nothing was changed.", "zh": "未做任何更改。"},
+    # --- the kata commands (kata, grade, hint, solution) ------------------------------------
+    "error": {"en": "error: ", "zh": "错误："},  # before the message, with its own spacing
+    "kata_started": {"en": "started", "zh": "进行中"},
+    "katas_ladder": {"en": "Katas, in ladder order", "zh": "编程练习（按阶梯顺序）"},
+    "col_name": {"en": "name", "zh": "名称"},
+    "col_title": {"en": "title", "zh": "标题"},
+    "col_difficulty": {"en": "difficulty", "zh": "难度"},
+    "col_after": {"en": "after", "zh": "前置"},
+    "col_status": {"en": "status", "zh": "状态"},
+    "katas_start": {
+        "en": "Start one with {command}; the order is advice, nothing is locked.",
+        "zh": "用 {command} 开始一个练习；顺序只是建议，不会锁定任何练习。",
+    },
+    "ws_restored": {
+        "en": "Restored the starter; your previous file is saved as {backup}.",
+        "zh": "已恢复初始文件；你之前的文件另存为 {backup}。",
+    },
+    "ws_created": {"en": "Created the {kata} workspace in {where}", "zh": "已在 {where} 创建练习 {kata} 的工作区"},
+    "ws_exists": {
+        "en": "The workspace {where} already exists; your {entry} was left as it is.",
+        "zh": "工作区 {where} 已存在；你的 {entry} 保持原样。",
+    },
+    "ws_next": {"en": "Next:", "zh": "下一步："},
+    "ws_edit": {"en": "edit {entry}  (its docstring is the full contract)", "zh": "编辑 {entry}（它的文档字符串就是完整的要求）"},
+    "ws_sample": {"en": "# a small sample test", "zh": "# 一个小的示例测试"},
+    "ws_grade": {"en": "# the hidden suite, with a diagnosis", "zh": "# 运行隐藏测试，并给出诊断"},
+    "ws_hints": {"en": "# {n} progressive hints", "zh": "# 共 {n} 条渐进式提示"},
+    "grading": {"en": "Grading {kata}: {file}", "zh": "正在评测 {kata}：{file}"},
+    "note": {"en": "note: {text}", "zh": "注意：{text}"},
+    "mistake_full": {"en": "This matches a known mistake:", "zh": "这与一个已知错误吻合："},
+    "mistake_partial": {"en": "This partly matches a known mistake:", "zh": "这与一个已知错误部分吻合："},
+    "fix": {"en": "fix:", "zh": "修正："},
+    "all_checks_passed": {"en": "All {total} checks passed", "zh": "全部 {total} 项检查通过"},
+    "kata_passed_in": {"en": "{head} in {seconds} s — kata passed.", "zh": "{head}，用时 {seconds} 秒——练习通过。"},
+    "see_reference": {"en": "See the reference with {command}.", "zh": "用 {command} 查看参考答案。"},
+    "showcase": {
+        "en": "Your code, generating from a small model trained on the project's text:",
+        "zh": "你的代码，用一个在本项目文本上训练的小模型生成的文字：",
+    },
+    "checks_passed": {"en": "{passed}/{total} checks passed", "zh": "{passed}/{total} 项检查通过"},
+    "fix_first": {
+        "en": "{head} in {seconds} s. Fix the first ✗; {command} gives a hint.",
+        "zh": "{head}，用时 {seconds} 秒。先修正第一个 ✗；{command} 会给出提示。",
+    },
+    "grading_interrupted": {"en": "grading interrupted; nothing recorded", "zh": "评测被中断；没有记录任何结果"},
+    "not_recorded": {"en": "the attempt was not recorded: {reason}", "zh": "这次尝试没有记录下来：{reason}"},
+    "hint_head": {"en": "Hint {number}/{total}", "zh": "提示 {number}/{total}"},
+    "hint_line": {"en": "{head} for {kata}: {text}", "zh": "{head}（{kata}）：{text}"},
+    "last_hint": {
+        "en": "That was the last hint; {command} shows the reference.",
+        "zh": "这是最后一条提示；{command} 可以查看参考答案。",
+    },
+    "check_syntax": {"en": "the file is valid Python", "zh": "文件是合法的 Python 代码"},
+    "check_no_forbidden_calls": {
+        "en": "no call to what this kata forbids (checked in the source and while it runs)",
+        "zh": "没有调用本练习禁止的函数（检查源代码，也检查运行过程）",
+    },
+    "check_loads": {"en": "the file imports and defines the names the kata needs", "zh": "文件能被导入，并定义了练习要求的名字"},
+    "check_no_tampering": {"en": "torch and the builtins are left as they are (no monkeypatching)", "zh": "没有改动 torch 或内置函数（不做 monkeypatch）"},
+    "err_unknown_kata": {
+        "en": "unknown kata {name}; known katas: {known} (run `attnquiz kata` to list them)",
+        "zh": "没有名为 {name} 的练习；已有的练习：{known}（运行 `attnquiz kata` 可列出它们）",
+    },
+    "err_manifest": {
+        "en": "{path}: invalid kata manifest ({detail}); fix the file or reinstall attnquiz",
+        "zh": "{path}：练习清单无效（{detail}）；请修正该文件或重新安装 attnquiz",
+    },
+    "err_not_a_folder": {
+        "en": "{where} exists and is not a folder; pass another --dir",
+        "zh": "{where} 已存在且不是文件夹；请用 --dir 指定另一个位置",
+    },
+    "err_other_workspace": {
+        "en": "{where} is the workspace of kata {owner}; pick another --dir for {kata}",
+        "zh": "{where} 是练习 {owner} 的工作区；请为 {kata} 另选一个 --dir",
+    },
+    "err_marker_entry": {
+        "en": "{marker}: entry {entry} is not a file name in the workspace; run `attnquiz kata {kata} --dir {directory}` again to rewrite the marker",
+        "zh": "{marker}：entry {entry} 不是工作区里的文件名；再运行一次 `attnquiz kata {kata} --dir {directory}` 以重写标记文件",
+    },
+    "err_no_kata": {
+        "en": "no kata given and none started; run `attnquiz kata NAME` first, or name the kata",
+        "zh": "没有指定练习，也还没有开始任何练习；先运行 `attnquiz kata NAME`，或写明练习名",
+    },
+    "err_no_file": {
+        "en": "{file}: no such file to grade for kata {kata}; run `attnquiz kata {name}` to create the workspace, or pass --file PATH",
+        "zh": "{file}：找不到练习 {kata} 要评测的文件；运行 `attnquiz kata {name}` 创建工作区，或用 --file PATH 指定文件",
+    },
+    "err_legacy_state": {
+        "en": "{path}: damaged kata bookkeeping from an older attnquiz ({detail}); move it aside and run again (your graded attempts are in the progress database and are not affected)",
+        "zh": "{path}：旧版 attnquiz 留下的练习记录已损坏（{detail}）；把它移到别处后重新运行（你的评测记录在进度数据库里，不受影响）",
+    },
+    "err_solution_locked": {
+        "en": "the solution of {kata} unlocks once `attnquiz grade {name}` passes; try `attnquiz hint {name}`, or pass --give-up to see it now",
+        "zh": "练习 {kata} 的参考答案要在 `attnquiz grade {name}` 通过后才解锁；试试 `attnquiz hint {name}`，或加 --give-up 立即查看",
+    },
+    "err_grading_needs": {
+        "en": "grading needs {missing}, which this Python lacks; add the kata extra to this environment: pip install '.[kata]' from the checkout, or pip install torch pytest (CPU-only machines: see the README)",
+        "zh": "评测需要 {missing}，但当前 Python 环境没有；请在这个环境中安装 kata 附加依赖：在源码目录运行 pip install '.[kata]'，或 pip install torch pytest（只有 CPU 的机器：见 README）",
+    },
+    "both": {"en": "{a} and {b}", "zh": "{a} 和 {b}"},
+    "err_timeout": {"en": "timeout {value}: give a positive number of seconds", "zh": "超时 {value}：请给出正数秒数"},
+    "err_too_big": {
+        "en": "{file}: {size} KB is too big to grade (the limit is {limit} KB; a kata solution is a few hundred lines) — pass the file you wrote with --file",
+        "zh": "{file}：{size} KB 太大，无法评测（上限 {limit} KB；练习的解答只有几百行）——请用 --file 指定你写的文件",
+    },
+    "err_os": {"en": "{where}{reason}; check the path and its permissions", "zh": "{where}{reason}；请检查路径及其权限"},
 }
+
+GRADING: dict[str, dict[str, str]] = {
+    # --- built by the `h` helpers of the hidden suites (attnquiz/grading/suite.py) -------------
+    "the_reference": {"en": "the reference", "zh": "参考实现"},
+    "not_a_tensor": {"en": "{what}: expected a torch.Tensor, got {kind}", "zh": "{what}：应为 torch.Tensor，实际是 {kind}"},
+    "wrong_shape": {"en": "{what}: shape {got}, expected {expected}", "zh": "{what}：形状为 {got}，应为 {expected}"},
+    "wrong_dtype_keep": {
+        "en": "{what}: dtype {got}, expected {expected} (keep the input's dtype)",
+        "zh": "{what}：dtype 为 {got}，应为 {expected}（请保持输入的 dtype）",
+    },
+    "wrong_dtype": {"en": "{what}: dtype {got}, expected {expected}", "zh": "{what}：dtype 为 {got}，应为 {expected}"},
+    "nan_at": {"en": "{what}: NaN at index {index} where {against} is finite", "zh": "{what}：索引 {index} 处是 NaN，而{against}在这里是有限值"},
+    "differs_by": {
+        "en": "{what}: differs from {against} by {diff} at index {index} (got {got}, expected {expected})",
+        "zh": "{what}：在索引 {index} 处与{against}相差 {diff}（得到 {got}，应为 {expected}）",
+    },
+    "differs_at": {
+        "en": "{what}: differs at index {index} (got {got}, expected {expected})",
+        "zh": "{what}：索引 {index} 处不同（得到 {got}，应为 {expected}）",
+    },
+    "grad_malformed": {"en": "the worker's gradient answer is malformed", "zh": "评测进程返回的梯度结果格式不对"},
+    "answer_malformed": {"en": "the worker's answer is malformed", "zh": "评测进程返回的结果格式不对"},
+    "not_measured": {"en": "the grading worker could not be measured", "zh": "无法测量评测进程的资源用量"},
+    "bound": {"en": "the bound is {limit} MiB of extra memory", "zh": "上限是 {limit} MiB 额外内存"},
+    "bound_naive": {"en": "the bound is {limit} MiB of extra memory ({naive})", "zh": "上限是 {limit} MiB 额外内存（{naive}）"},
+    "bound_out_of_memory": {
+        "en": "{what}: ran out of the grader's memory limit (--memory) before finishing; {bound}",
+        "zh": "{what}：还没算完就用光了评测的内存限制（--memory）；{bound}",
+    },
+    "bound_new_process": {
+        "en": "{what}: your code started another process during the call; compute in the grading process itself, so that its memory can be measured; {bound}",
+        "zh": "{what}：你的代码在调用期间启动了另一个进程；请在评测进程本身里计算，这样才能测量它的内存；{bound}",
+    },
+    "bound_used": {
+        "en": "{what}: used {used} of extra memory at its peak{how}; {bound}",
+        "zh": "{what}：峰值时用了 {used} 额外内存{how}；{bound}",
+    },
+    "sampled": {"en": ", sampled", "zh": "（采样值）"},
+    # --- the grading worker, its proxy and the judge ------------------------------------------
+    "too_long": {
+        "en": "did not finish within the {limit} s time limit (an infinite loop?)",
+        "zh": "没有在 {limit} 秒的时间限制内完成（死循环？）",
+    },
+    "past_limit": {"en": "not run: past the {limit} s time limit", "zh": "未运行：已超过 {limit} 秒的时间限制"},
+    "not_run": {"en": "not run: {reason}", "zh": "未运行：{reason}"},
+    "out_of_turn": {
+        "en": "the grading worker answered out of turn (did your code write to its pipes?)",
+        "zh": "评测进程答非所问（你的代码是否写入了它的管道？）",
+    },
+    "stopped_answering": {"en": "the grading worker stopped answering ({why})", "zh": "评测进程不再应答（{why}）"},
+    "exit_zero": {
+        "en": "your code ended the grading worker (exit code 0 — did it call os._exit()?)",
+        "zh": "你的代码结束了评测进程（退出码 0——是否调用了 os._exit()？）",
+    },
+    "cpu_limit": {"en": "your code used up the CPU-time limit", "zh": "你的代码用完了 CPU 时间限制"},
+    "killed_by": {
+        "en": "the grading worker was killed by {signal} (out of memory, or your code killed it)",
+        "zh": "评测进程被 {signal} 终止（内存不足，或是你的代码终止了它）",
+    },
+    "worker_ended": {"en": "the grading worker ended early (exit code {code})", "zh": "评测进程提前结束（退出码 {code}）"},
+    "raised": {"en": "{type}: {message}{where}", "zh": "{type}：{message}{where}"},
+    "raised_bare": {"en": "{type}", "zh": "{type}"},
+    "at_line": {"en": " (at line {line} of your file)", "zh": "（在你的文件第 {line} 行）"},
+    "not_loaded": {"en": "not run: the file did not load", "zh": "未运行：文件没有加载成功"},
+    "worker_cannot_start": {"en": "the grading worker could not start: {reason}{hint}", "zh": "评测进程无法启动：{reason}{hint}"},
+    "raise_memory": {
+        "en": "; raise --memory if it is small (torch alone needs about 1 GiB)",
+        "zh": "；如果 --memory 太小请调大（光是 torch 就需要约 1 GiB）",
+    },
+    "last_output": {"en": "{text}; last output: {last}", "zh": "{text}；最后的输出：{last}"},
+    "not_confined": {"en": "file access is not confined: {reason}", "zh": "文件访问没有被限制：{reason}"},
+    "cannot_import": {"en": "{name} cannot be imported", "zh": "{name} 无法导入"},
+    "sys_exit": {"en": "{name} called sys.exit({code}) while being imported{line}", "zh": "{name} 在导入时调用了 sys.exit({code}){line}"},
+    "import_raised": {
+        "en": "{name} raised {type}: {message}{line} while being imported",
+        "zh": "{name} 在导入时抛出 {type}：{message}{line}",
+    },
+    "line_suffix": {"en": " (line {line})", "zh": "（第 {line} 行）"},
+    "missing_symbols": {
+        "en": "{name} defines no {names}; the kata needs it at the top level of the file",
+        "zh": "{name} 没有定义 {names}；练习要求在文件顶层定义它",
+    },
+    "forbidden_call": {
+        "en": "{file} line {line}: calls {name}, which this kata forbids — write it yourself",
+        "zh": "{file} 第 {line} 行：调用了本练习禁止的 {name}——请自己实现",
+    },
+    "tampered": {
+        "en": "your code replaced {names}; grading undid it — do not monkeypatch torch or builtins",
+        "zh": "你的代码替换了 {names}；评测已将其还原——不要 monkeypatch torch 或内置函数",
+    },
+    # --- the CLI's side of grading (attnquiz/grading/runner.py) -------------------------------
+    "cannot_read": {"en": "cannot read {file}: {reason}", "zh": "无法读取 {file}：{reason}"},
+    "not_run_unreadable": {"en": "not run: the file cannot be read", "zh": "未运行：文件无法读取"},
+    "not_run_syntax": {"en": "not run: fix the syntax", "zh": "未运行：请先修正语法"},
+    "nul_byte": {
+        "en": "{file} line {line}: a NUL byte; Python source cannot contain one",
+        "zh": "{file} 第 {line} 行：有一个 NUL 字节；Python 源代码里不能有它",
+    },
+    "cannot_parse": {"en": "{file} cannot be parsed: {reason}", "zh": "{file} 无法解析：{reason}"},
+    "too_deep": {"en": "nested too deeply for Python to parse", "zh": "嵌套太深，Python 无法解析"},
+    "syntax_error": {"en": "SyntaxError at {where}: {message}{code}", "zh": "SyntaxError，位置 {where}：{message}{code}"},
+    "file_line": {"en": "{file} line {line}", "zh": "{file} 第 {line} 行"},
+    "file_line_column": {"en": "{file} line {line}, column {column}", "zh": "{file} 第 {line} 行第 {column} 列"},
+    "code_suffix": {"en": " — `{code}`", "zh": "——`{code}`"},
+    "forbidden_uses": {"en": "{items} — write it yourself", "zh": "{items}——请自己实现"},
+    "items": {"en": "{items}", "zh": "{items}"},
+    "imports_forbidden": {"en": "line {line}: imports {name}, which grading forbids", "zh": "第 {line} 行：导入了评测禁止的 {name}"},
+    "imports_from_forbidden": {"en": "line {line}: imports from {name}, which grading forbids", "zh": "第 {line} 行：从评测禁止的 {name} 导入"},
+    "uses_forbidden": {"en": "line {line}: uses {name}, which this kata forbids", "zh": "第 {line} 行：用到了本练习禁止的 {name}"},
+    "tensor_method_forbidden": {
+        "en": "line {line}: calls .{name}(), the tensor method of torch.Tensor.{name}, which this kata forbids",
+        "zh": "第 {line} 行：调用了 .{name}()，即 torch.Tensor.{name} 这个张量方法，本练习禁止使用",
+    },
+    "getattr_forbidden": {
+        "en": "line {line}: getattr(..., {name}) reaches a torch built-in this kata forbids",
+        "zh": "第 {line} 行：getattr(..., {name}) 取到了本练习禁止的 torch 内置函数",
+    },
+    "not_run_fix_first": {"en": "not run: fix `{name}` first", "zh": "未运行：请先修正 `{name}`"},
+    "limit_reached": {"en": "not run: the {limit} s time limit was reached", "zh": "未运行：已到 {limit} 秒的时间限制"},
+    "judge_ended": {"en": "no result: the grading judge ended early (exit code {code})", "zh": "没有结果：评测裁判进程提前结束（退出码 {code}）"},
+    "judge_ended_last": {
+        "en": "no result: the grading judge ended early (exit code {code}); {last}",
+        "zh": "没有结果：评测裁判进程提前结束（退出码 {code}）；{last}",
+    },
+    "grading_failed": {"en": "grading failed: {reason}", "zh": "评测失败：{reason}"},
+    "report_too_large": {"en": "the grading report was larger than {size} KB", "zh": "评测报告超过了 {size} KB"},
+    "report_foreign_line": {"en": "the grading report has a line that is not the judge's", "zh": "评测报告里有一行不是裁判进程写的"},
+    "report_unknown_candidate": {"en": "the grading report names an unknown candidate", "zh": "评测报告提到了未知的候选文件"},
+    "report_unknown_shape": {"en": "the grading report has a line of unknown shape ({kind})", "zh": "评测报告里有一行格式未知（{kind}）"},
+}
+
+MESSAGES.update(GRADING)
 
 
 def t(key: str, lang: str, **args: object) -> str:
@@ -188,3 +435,111 @@ def t(key: str, lang: str, **args: object) -> str:
     entry = MESSAGES[key]
     text = entry.get(lang) or entry["en"]
     return text.format(**args) if args else text
+
+
+# --- texts that keep their template -------------------------------------------------------------
+
+SEPARATOR = {"en": "; ", "zh": "；"}  # between the items of a list argument
+_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}\Z")
+_MAX_ITEMS, _MAX_DEPTH = 20, 4
+
+
+class Text(str):
+    """An English message that remembers its template (`key`, `args`) so it can be shown in
+    another language. It is a str, so --json, logs and tests see the English unchanged; string
+    operations (slicing, joining) give plain str and lose the translation, never the text.
+
+    Arguments may be other Texts (rendered in the same language) or lists of them (joined)."""
+
+    key: str
+    args: dict[str, Any]
+
+    def __new__(cls, key: str, english: str | None = None, /, **args: Any) -> "Text":
+        self = super().__new__(cls, english if english is not None else render(key, args, "en"))
+        self.key, self.args = key, args
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy and pickle rebuild it with its template
+        return (_rebuild, (self.key, str(self), self.args))
+
+    def in_lang(self, lang: str) -> str:
+        """This message in LANG; the English text where the template cannot be filled."""
+        try:
+            return render(self.key, self.args, lang)
+        except (KeyError, IndexError, ValueError, TypeError, RecursionError):
+            return str(self)
+
+    def to_wire(self) -> dict[str, Any]:
+        """key and args as plain JSON data (nested Texts as {"key", "args"})."""
+        return {"key": self.key, "args": {name: _to_wire(value) for name, value in self.args.items()}}
+
+
+def _rebuild(key: str, english: str, args: dict[str, Any]) -> Text:
+    return Text(key, english, **args)
+
+
+def _to_wire(value: Any) -> Any:
+    if isinstance(value, Text):
+        return value.to_wire()
+    if isinstance(value, (list, tuple)):
+        return [_to_wire(v) for v in value]
+    return value
+
+
+def render(key: str, args: Mapping[str, Any], lang: str) -> str:
+    """The template KEY in LANG filled with ARGS (Texts in LANG too, lists joined)."""
+    filled = {name: _arg(value, lang) for name, value in args.items()}
+    return t(key, lang, **filled) if filled else t(key, lang)
+
+
+def _arg(value: Any, lang: str) -> str:
+    if isinstance(value, Text):
+        return value.in_lang(lang)
+    if isinstance(value, (list, tuple)):
+        return (SEPARATOR.get(lang) or SEPARATOR["en"]).join(_arg(v, lang) for v in value)
+    return str(value)
+
+
+def localized(text: str, lang: str) -> str:
+    """TEXT in LANG when it is a Text; any other string as it is."""
+    return text.in_lang(lang) if isinstance(text, Text) else text
+
+
+def from_wire(english: str, key: Any, args: Any, clean: Any = str) -> str:
+    """A Text rebuilt from a grading report (untrusted): KEY must name a GRADING template and
+    ARGS hold only plain values (each passed through CLEAN), nested Texts and lists of them,
+    and the template must fill in every language; otherwise the English as it is."""
+    try:
+        text = _from_wire(english, key, args, clean, 0)
+        for lang in ("en", "zh"):
+            text.in_lang(lang)
+            render(text.key, text.args, lang)
+        return text
+    except (_Refused, KeyError, IndexError, ValueError, TypeError, RecursionError):
+        return english
+
+
+class _Refused(Exception):
+    pass
+
+
+def _from_wire(english: str, key: Any, args: Any, clean: Any, depth: int) -> Text:
+    if not isinstance(key, str) or key not in GRADING or not isinstance(args, dict) or depth > _MAX_DEPTH:
+        raise _Refused
+    values = {}
+    for name, value in list(args.items())[:_MAX_ITEMS]:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise _Refused
+        values[name] = _value_from_wire(value, clean, depth)
+    return Text(key, english, **values)
+
+
+def _value_from_wire(value: Any, clean: Any, depth: int) -> Any:
+    if isinstance(value, dict):
+        inner = _from_wire("", value.get("key"), value.get("args"), clean, depth + 1)
+        return Text(inner.key, **inner.args)
+    if isinstance(value, list):
+        return [_value_from_wire(v, clean, depth + 1) for v in value[:_MAX_ITEMS]]
+    if isinstance(value, bool) or value is None or not isinstance(value, (str, int, float)):
+        raise _Refused
+    return clean(str(value))

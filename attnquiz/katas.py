@@ -18,6 +18,7 @@ from typing import Any, Optional
 import yaml
 
 from attnquiz.errors import UsageError
+from attnquiz.i18n import MESSAGES, Text, t
 from attnquiz.paths import content_dir, user_dir
 
 MANIFEST = "kata.yaml"
@@ -42,6 +43,7 @@ class Kata:
     showcase: Optional[str] = None  # optional file with showcase(module, kata_dir) -> str
     requires: tuple[str, ...] = ()  # katas that come before this one on the ladder (advice, not a lock)
     zh: dict[str, Any] = field(default_factory=dict)  # Chinese texts: title, description, hints
+    checks: dict[str, dict[str, str]] = field(default_factory=dict)  # hidden check -> {en, zh}: what it verifies
 
     def text(self, what: str, lang: str) -> str:
         """The title or description in LANG (English where no translation exists)."""
@@ -51,6 +53,15 @@ class Kata:
         """Hint NUMBER (1-based) in LANG."""
         hints = self.zh.get("hints") or () if lang == "zh" else ()
         return hints[number - 1] if number <= len(hints) and hints[number - 1] else self.hints[number - 1]
+
+    def check_text(self, name: str, lang: str) -> str:
+        """What check NAME verifies, in LANG: a hidden check from the manifest's `checks:`, the
+        grader's own ones (syntax, loads...) from attnquiz.i18n; "" for an unknown name."""
+        entry = self.checks.get(name)
+        if entry is not None:
+            return entry.get(lang) or entry.get("en", "")
+        key = f"check_{name}"
+        return t(key, lang) if key in MESSAGES else ""
 
     @property
     def hidden_suite(self) -> Path:
@@ -119,7 +130,7 @@ def load_kata(name: str) -> Kata:
     manifest = folder / MANIFEST
     if not name or "/" in name or "\\" in name or not manifest.is_file():
         known = ", ".join(kata_names()) or "none"
-        raise UsageError(f"unknown kata {name!r}; known katas: {known} (run `attnquiz kata` to list them)")
+        raise UsageError(Text("err_unknown_kata", name=repr(name), known=known))
     try:
         data = yaml.load(manifest.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         return Kata(
@@ -139,9 +150,10 @@ def load_kata(name: str) -> Kata:
                 "description": _zh(data["description"]),
                 "hints": tuple(_zh(h) for h in data["hints"]),
             },
+            checks={str(k): {"en": _en(v), "zh": _zh(v) or _en(v)} for k, v in (data.get("checks") or {}).items()},
         )
-    except (KeyError, TypeError, yaml.YAMLError) as exc:
-        raise UsageError(f"{manifest}: invalid kata manifest ({exc!r}); fix the file or reinstall attnquiz") from None
+    except (KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        raise UsageError(Text("err_manifest", path=str(manifest), detail=repr(exc))) from None
 
 
 def _en(value: Any) -> str:
@@ -193,10 +205,10 @@ def create_workspace(kata: Kata, directory: Optional[Path] = None, reset: bool =
     """
     where = (directory or DEFAULT_WORKSPACE / kata.name).expanduser().resolve()
     if where.exists() and not where.is_dir():
-        raise UsageError(f"{where} exists and is not a folder; pass another --dir")
+        raise UsageError(Text("err_not_a_folder", where=str(where)))
     owner = _marker_kata(where)
     if owner is not None and owner != kata.name:
-        raise UsageError(f"{where} is the workspace of kata {owner!r}; pick another --dir for {kata.name!r}")
+        raise UsageError(Text("err_other_workspace", where=str(where), owner=repr(owner), kata=repr(kata.name)))
     where.mkdir(parents=True, exist_ok=True)
     entry = where / kata.entry
     created = not entry.exists()
@@ -254,10 +266,7 @@ def workspace_kata(directory: Path) -> Optional[tuple[str, Path]]:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if entry in ("", ".", "..") or Path(entry).name != entry or "/" in entry or "\\" in entry or "\0" in entry:
-        raise UsageError(
-            f"{marker}: entry {entry!r} is not a file name in the workspace; "
-            f"run `attnquiz kata {kata} --dir {directory}` again to rewrite the marker"
-        )
+        raise UsageError(Text("err_marker_entry", marker=str(marker), entry=repr(entry), kata=kata, directory=str(directory)))
     return kata, directory / entry
 
 
@@ -267,7 +276,7 @@ def default_kata(name: Optional[str], cwd: Path) -> Kata:
         here = workspace_kata(cwd)
         name = here[0] if here is not None else last_started()
     if name is None:
-        raise UsageError("no kata given and none started; run `attnquiz kata NAME` first, or name the kata")
+        raise UsageError(Text("err_no_kata"))
     return load_kata(name)
 
 
@@ -283,10 +292,7 @@ def resolve_target(name: Optional[str], file: Optional[Path], cwd: Path) -> tupl
             file = (ws / kata.entry) if ws is not None else (cwd / kata.entry)
     file = file.expanduser()
     if not file.is_file():
-        raise UsageError(
-            f"{file}: no such file to grade for kata {kata.name!r}; run `attnquiz kata {kata.name}` "
-            f"to create the workspace, or pass --file PATH"
-        )
+        raise UsageError(Text("err_no_file", file=str(file), kata=repr(kata.name), name=kata.name))
     return kata, file
 
 
@@ -322,10 +328,7 @@ def _import_legacy_state(store: Any) -> None:
         cleaned = {str(k): {f: _iso(v.get(f)) if f in ("started", "gave_up") else v.get(f) for f in _LEGACY_FIELDS} for k, v in states.items()}
         last = data.get("last") if isinstance(data.get("last"), str) else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UsageError(
-            f"{path}: damaged kata bookkeeping from an older attnquiz ({exc}); move it aside and run again "
-            "(your graded attempts are in the progress database and are not affected)"
-        ) from None
+        raise UsageError(Text("err_legacy_state", path=str(path), detail=str(exc))) from None
     store.import_kata_state(cleaned, last)
     path.replace(path.with_name(LEGACY_STATE_FILE + ".imported"))
 
@@ -407,10 +410,7 @@ def workspace_of(name: str) -> Optional[Path]:
 def solution(kata: Kata, give_up: bool = False) -> str:
     """The reference source, only once the kata has passed (or the learner gives up)."""
     if not give_up and status(kata.name) != "passed":
-        raise UsageError(
-            f"the solution of {kata.name!r} unlocks once `attnquiz grade {kata.name}` passes; "
-            f"try `attnquiz hint {kata.name}`, or pass --give-up to see it now"
-        )
+        raise UsageError(Text("err_solution_locked", kata=repr(kata.name), name=kata.name))
     if give_up:
         from attnquiz import schedule
 

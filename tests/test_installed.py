@@ -23,8 +23,8 @@ PACKAGE = Path(attnquiz.__file__).resolve().parent
 SCRIPT = Path(sys.executable).parent / ("attnquiz.exe" if os.name == "nt" else "attnquiz")
 
 
-def attnquiz_cli(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ATTNQUIZ_HOME": str(home)}
+def attnquiz_cli(*args: str, cwd: Path, home: Path, **env_vars: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ATTNQUIZ_HOME": str(home), **env_vars}
     env.pop("PYTHONPATH", None)  # what a learner's shell has: nothing pointing into the checkout
     return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=180)
 
@@ -140,3 +140,39 @@ def test_an_attempt_that_cannot_be_recorded_says_so_in_the_json_and_the_exit_cod
     assert report["passed"] is True and report["recorded"] is False
     assert "progress.sqlite3" in report["error"]
     assert code == 2
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def test_a_known_mistake_graded_in_chinese_names_each_check_with_its_description(workspace):
+    ws, home = workspace
+    kata = katas.load_kata("multihead")
+    mistake = next(m for m in katas.load_mistakes(kata.path) if m.name == "merge_without_transpose")
+    (ws / "multihead.py").write_text(mistake.apply(REFERENCE), encoding="utf-8")
+    result = attnquiz_cli("grade", "--lang", "zh", "--no-sample", cwd=ws, home=home)
+    assert result.returncode == 1, result.stderr
+    out = "".join(result.stdout.split())  # rich wraps long lines: compare without whitespace
+    for check in ("syntax", "loads", "shapes", "masks", "no_tampering"):
+        assert check in out, check
+    for test in ("shapes", "masks", "gradients"):  # each hidden check with what it verifies, in Chinese
+        assert "".join(kata.check_text(test, "zh").split()) in out, test
+    assert "参考实现" in out and "differs from" not in out  # the grader's comparison message, translated
+    assert "".join(mistake.title_zh.split()) in out and "".join(mistake.fix_zh.split()) in out
+    assert "attnquizhintmultihead" in out and "checkspassed" not in out and "Fixthefirst" not in out
+
+
+def test_a_pass_in_a_chinese_locale_and_the_json_stays_english(workspace):
+    ws, home = workspace
+    (ws / "multihead.py").write_text(REFERENCE, encoding="utf-8")
+    passed = attnquiz_cli("grade", "--no-sample", cwd=ws, home=home, LANG="zh_CN.UTF-8", LC_ALL="", LC_MESSAGES="")
+    assert passed.returncode == 0, passed.stderr
+    assert _has_chinese(passed.stdout) and "attnquiz solution multihead" in passed.stdout
+    assert "kata passed" not in passed.stdout and "All " not in passed.stdout
+    mistake = next(m for m in katas.load_mistakes(katas.load_kata("multihead").path) if m.name == "merge_without_transpose")
+    code, report = _grade(ws, home, mistake.apply(REFERENCE), "--lang", "zh")
+    assert code == 1 and set(report) == {"kata", "passed", "checks", "diagnosis", "notices", "recorded"}
+    assert all(set(c) == {"name", "status", "message"} for c in report["checks"])
+    assert any("differs from the reference by" in c["message"] for c in report["checks"])
+    assert not _has_chinese(json.dumps([report["checks"], report["notices"]], ensure_ascii=False))

@@ -176,3 +176,43 @@ def test_hints_titles_and_fixes_come_in_chinese_with_lang_zh(tmp_path):
     graded = _run("grade", "multihead", "--file", str(wrong), "--lang", "zh", "--no-sample", cwd=tmp_path)
     assert graded.returncode == 1
     assert "".join(mistake.fix_zh.split()) in "".join(graded.stdout.split()), graded.stdout[-600:]
+
+
+def test_the_kata_commands_own_lines_follow_lang_zh(tmp_path):
+    """The list's headers and statuses, the workspace lines, the hint line and the error lines."""
+    listing = _run("kata", "--lang", "zh", cwd=tmp_path)
+    assert listing.returncode == 0
+    for word in ("名称", "难度", "状态", "未开始", "attnquiz kata NAME"):
+        assert word in listing.stdout, word
+    assert "status" not in listing.stdout and "difficulty" not in listing.stdout
+    created = _run("kata", "attention", "--dir", "ws", "--lang", "zh", cwd=tmp_path)
+    assert created.returncode == 0 and "下一步" in created.stdout and "attnquiz grade" in created.stdout
+    assert "Next:" not in created.stdout and "Created" not in created.stdout
+    again = _run("kata", "attention", "--dir", "ws", "--lang", "zh", cwd=tmp_path)
+    assert "已存在" in again.stdout and "attention.py" in again.stdout
+    hint = _run("hint", "attention", "--lang", "zh", cwd=tmp_path)
+    assert hint.returncode == 0 and "提示 1/" in hint.stdout and "Hint" not in hint.stdout
+    listed = _run("kata", "--lang", "zh", cwd=tmp_path)
+    assert "进行中" in listed.stdout  # attention is started
+    for args, named in (
+        (("kata", "nosuchkata"), "nosuchkata"),
+        (("solution", "attention"), "--give-up"),
+        (("grade", "attention", "--file", str(tmp_path / "nope.py")), "nope.py"),
+        (("kata", "multihead", "--dir", "ws"), "attention"),
+    ):
+        failed = _run(*args, "--lang", "zh", cwd=tmp_path)
+        assert failed.returncode == 2 and "Traceback" not in failed.stderr, args
+        assert len(failed.stderr.strip().splitlines()) == 1 and named in failed.stderr, failed.stderr
+        assert _has_chinese(failed.stderr) and "error" not in failed.stderr, failed.stderr
+
+
+def test_the_kata_commands_follow_a_chinese_locale(tmp_path):
+    env = {**os.environ, "LANG": "zh_CN.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "attnquiz", *args], capture_output=True, text=True, cwd=tmp_path, timeout=120, env=env
+    )
+    assert "名称" in run("kata").stdout
+    unknown = run("hint", "nosuchkata")
+    assert unknown.returncode == 2 and "nosuchkata" in unknown.stderr and _has_chinese(unknown.stderr)
+    english = run("hint", "nosuchkata", "--lang", "en")  # --lang wins over the locale
+    assert english.returncode == 2 and "unknown kata" in english.stderr and not _has_chinese(english.stderr)

@@ -41,6 +41,22 @@ def test_kata_folder_is_complete(name):
 
 
 @pytest.mark.parametrize("name", KATAS)
+def test_every_hidden_check_says_what_it_verifies_in_both_languages(name):
+    """`attnquiz grade --lang zh` shows each check with its Chinese description (kata.yaml checks:)."""
+    kata = katas.load_kata(name)
+    tests = grader.expected_tests(kata)
+    assert set(kata.checks) == set(tests), f"checks: missing {set(tests) - set(kata.checks)}, stale {set(kata.checks) - set(tests)}"
+    raw = yaml.safe_load((kata.path / "kata.yaml").read_text(encoding="utf-8"))["checks"]
+    for test in tests:
+        entry = raw[test]
+        assert isinstance(entry, dict) and set(entry) == {"en", "zh"}, f"{name}: checks.{test} needs en and zh"
+        assert str(entry["en"]).strip() and "\n" not in str(entry["en"]).strip(), f"{name}: checks.{test}.en must be one line"
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in str(entry["zh"])), f"{name}: checks.{test}.zh is not Chinese"
+    for check in grader.expected_checks(kata):  # the grader's own checks (syntax, loads...) too
+        assert kata.check_text(check, "en") and kata.check_text(check, "zh") != kata.check_text(check, "en"), check
+
+
+@pytest.mark.parametrize("name", KATAS)
 def test_mistake_patches_apply_exactly_once(name):
     kata = katas.load_kata(name)
     mistakes = katas.load_mistakes(kata.path)

@@ -88,6 +88,7 @@ class Guard:
         self.torch = torch
         self.learner_files: set[str] = set(learner_files)
         self.violations: list[tuple[str, str, Optional[str]]] = []  # (file, message, candidate id)
+        self.details: dict[str, dict[str, Any]] = {}  # message -> its parts (file, line, name), for the judge to translate
         self.current: Optional[str] = None  # id of the candidate whose code runs now
         self.changes: dict[Optional[str], list[str]] = {}  # what verify() undid, per candidate
         self._skip = (_dir_of(torch), os.path.dirname(_HERE) + os.sep, _dir_of(os))
@@ -134,6 +135,7 @@ class Guard:
         message = f"{os.path.basename(path)} line {frame.f_lineno}: calls {dotted}, which this kata forbids — write it yourself"
         if not any(m == message for _, m, _ in self.violations):
             self.violations.append((path, message, None if path in self.learner_files else self.current))
+            self.details[message] = {"file": os.path.basename(path), "line": frame.f_lineno, "name": dotted}
         raise ForbiddenCall(message)
 
     def _wrap_sdpa_family(self) -> None:
@@ -267,6 +269,10 @@ class Guard:
         return changed
 
 
+def tamper_names(changed: list[str]) -> str:
+    """The first five names the learner's code replaced, sorted."""
+    return ", ".join(sorted(set(changed))[:5])
+
+
 def tamper_message(changed: list[str]) -> str:
-    shown = ", ".join(sorted(set(changed))[:5])
-    return f"your code replaced {shown}; grading undid it — do not monkeypatch torch or builtins"
+    return f"your code replaced {tamper_names(changed)}; grading undid it — do not monkeypatch torch or builtins"

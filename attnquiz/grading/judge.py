@@ -27,8 +27,9 @@ import attnquiz
 from attnquiz.grading import procs
 from attnquiz.grading.proxy import RemoteError, WorkerClient, WorkerGone
 from attnquiz.grading.records import STATE, Candidate, Reporter, message_of
+from attnquiz.i18n import GRADING, Text
 
-NOT_LOADED = "not run: the file did not load"
+NOT_LOADED = Text("not_loaded")
 OUTPUT_CAP = 16 * 1024
 DEFAULT_MEMORY = 4 << 30
 
@@ -102,11 +103,11 @@ class Judge:
             STATE.kata_dir = self.kata_dir
             confinement = client.receive()
             if not confinement.get("files"):
-                self.reporter.write(kind="notice", text=f"file access is not confined: {confinement.get('reason')}")
+                self.reporter.write(kind="notice", text=Text("not_confined", reason=str(confinement.get("reason"))))
         except (WorkerGone, RemoteError) as exc:
-            hint = "; raise --memory if it is small (torch alone needs about 1 GiB)" if self.spec.get("memory", DEFAULT_MEMORY) < (2 << 30) else ""
+            hint = Text("raise_memory") if self.spec.get("memory", DEFAULT_MEMORY) < (2 << 30) else ""
             status = "timeout" if isinstance(exc, WorkerGone) and exc.timed_out else "error"
-            self.fail_all(cands, f"the grading worker could not start: {self.worker_message(exc)}{hint}", status)
+            self.fail_all(cands, Text("worker_cannot_start", reason=self.worker_message(exc), hint=hint), status)
             return
         for cand in cands:
             STATE.candidates[cand.id] = cand
@@ -121,7 +122,7 @@ class Judge:
         self.client.current = cand.id
         try:
             out = self.client.request("load", cand=cand.id, symbols=list(self.spec["symbols"]))
-            ok, message = bool(out.get("ok")), str(out.get("message", ""))
+            ok, message = bool(out.get("ok")), worker_text(out)
             if ok:
                 cand.module = out["module"]
         except (WorkerGone, RemoteError, AttributeError, KeyError, TypeError) as exc:
@@ -190,7 +191,11 @@ class Judge:
             info = status.get(cand.id) if isinstance(status, dict) else None
             info = info if isinstance(info, dict) else {}
             forbidden = info.get("forbidden") if isinstance(info.get("forbidden"), list) else []
-            out[cand] = ([str(m)[:300] for m in forbidden][:10], str(info.get("tampered", ""))[:300])
+            details = info.get("forbidden_args") if isinstance(info.get("forbidden_args"), list) else []
+            details += [None] * (len(forbidden) - len(details))
+            messages = [worker_text({"message": str(m)[:300], "key": "forbidden_call", "args": a}) for m, a in zip(forbidden, details)]
+            tampered = {"message": str(info.get("tampered", ""))[:300], "key": "tampered", "args": info.get("tampered_args")}
+            out[cand] = (messages[:10], worker_text(tampered))
         return out
 
     def status(self) -> Any:
@@ -213,7 +218,7 @@ class Judge:
     def worker_message(self, exc: BaseException) -> str:
         text = message_of(exc)
         last = self.last_output()
-        return f"{text}; last output: {last}" if last and isinstance(exc, WorkerGone) else text
+        return Text("last_output", text=text, last=last) if last and isinstance(exc, WorkerGone) else text
 
     def fail_all(self, cands: list[Candidate], message: str, status: str = "error") -> None:
         for cand in cands:
@@ -223,6 +228,27 @@ class Judge:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+# What the worker may phrase as a template (it cannot import attnquiz once confined, so it sends a
+# key and plain arguments): the judge rebuilds the Text, or keeps the worker's English.
+WORKER_KEYS = ("cannot_import", "sys_exit", "import_raised", "missing_symbols", "forbidden_call", "tampered")
+
+
+def worker_text(reply: dict[str, Any]) -> str:
+    """A message from the worker's reply: an i18n Text from its key and arguments (a `line`
+    becomes the " (line N)" suffix), else its `message` as it is."""
+    message = str(reply.get("message", ""))
+    key, args = reply.get("key"), reply.get("args")
+    if key not in WORKER_KEYS or key not in GRADING or not isinstance(args, dict) or not message:
+        return message
+    values: dict[str, Any] = {str(k): str(v)[:600] for k, v in args.items() if isinstance(v, (str, int))}
+    if key in ("sys_exit", "import_raised"):
+        values["line"] = Text("line_suffix", line=values["line"]) if values.get("line") else ""
+    try:
+        return Text(key, message, **values)
+    except (KeyError, IndexError, ValueError):
+        return message
 
 
 def excluded_paths(workdir: Path) -> list[str]:

@@ -19,6 +19,7 @@ import subprocess
 from typing import Any, NoReturn, Optional
 
 from attnquiz.grading import protocol
+from attnquiz.i18n import Text
 
 
 class RemoteError(Exception):
@@ -47,8 +48,9 @@ def remote_error(kind: str, message: str, line: Optional[int]) -> RemoteError:
     if cls is None:
         bases = (RemoteError, base) if ok else (RemoteError,)
         cls = _ERROR_CLASSES[key] = type(f"Remote{kind if ok else 'Error'}", bases, {})
-    where = f" (at line {line} of your file)" if line else ""
-    text = f"{kind}: {message}{where}".rstrip(": ")
+    where = Text("at_line", line=line) if line else ""
+    english = f"{kind}: {message}{where}".rstrip(": ")
+    text = Text("raised", english, type=kind, message=message, where=where) if message or where else Text("raised_bare", english, type=kind)
     try:
         exc = cls(text)
     except TypeError:  # a builtin whose constructor wants more (UnicodeDecodeError...)
@@ -62,7 +64,8 @@ class WorkerClient:
 
     def __init__(self, proc: subprocess.Popen, wfd: int, rfd: int, deadline: float, limit: float) -> None:
         self.proc, self.wfd, self.rfd, self.deadline = proc, wfd, rfd, deadline
-        self.too_long = f"did not finish within the {limit:g} s time limit (an infinite loop?)"
+        self.limit = f"{limit:g}"
+        self.too_long = Text("too_long", limit=self.limit)
         self.n = 0
         self.current = ""  # the candidate whose check runs now: the worker charges what it sees to it
         self.gone: Optional[WorkerGone] = None
@@ -89,8 +92,8 @@ class WorkerClient:
         """What every request after the worker's end raises: the first one said why."""
         assert self.gone is not None
         if self.gone.timed_out:
-            return WorkerGone(self.too_long.replace("did not finish within", "not run: past").split(" (")[0], True)
-        return WorkerGone(f"not run: {self.gone.args[0]}")
+            return WorkerGone(Text("past_limit", limit=self.limit), True)
+        return WorkerGone(Text("not_run", reason=self.gone.args[0]))
 
     def receive(self) -> Any:
         if self.gone is not None:
@@ -102,7 +105,7 @@ class WorkerClient:
         except protocol.ProtocolError as exc:
             self._fail(self._death(str(exc)))
         if not isinstance(reply, dict) or reply.get("n") != self.n or not isinstance(reply.get("ok"), bool):
-            self._fail("the grading worker answered out of turn (did your code write to its pipes?)")
+            self._fail(Text("out_of_turn"))
         if reply["ok"]:
             return reply.get("value")
         err = reply.get("error")
@@ -120,18 +123,18 @@ class WorkerClient:
         try:
             code = self.proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
-            return f"the grading worker stopped answering ({why})"
+            return Text("stopped_answering", why=why)
         if code == 0:
-            return "your code ended the grading worker (exit code 0 — did it call os._exit()?)"
+            return Text("exit_zero")
         if code < 0:
             try:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = str(-code)
             if name == "SIGXCPU":
-                return "your code used up the CPU-time limit"
-            return f"the grading worker was killed by {name} (out of memory, or your code killed it)"
-        return f"the grading worker ended early (exit code {code})"
+                return Text("cpu_limit")
+            return Text("killed_by", signal=name)
+        return Text("worker_ended", code=code)
 
     def stop(self, why: str, timed_out: bool = False) -> None:
         if self.gone is None:

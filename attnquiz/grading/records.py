@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from attnquiz.grading.proxy import Remote, RemoteError
+from attnquiz.i18n import Text
 
 MESSAGE_CHARS = 600
 
@@ -23,12 +24,16 @@ class Candidate:
 
 
 class Reporter:
-    """JSON lines on the judge's private report pipe, each carrying the run's token."""
+    """JSON lines on the judge's private report pipe, each carrying the run's token. A message
+    (or notice text) that is an i18n Text also carries its template: `key` and `args`."""
 
     def __init__(self, fd: int, token: str) -> None:
         self.fd, self.token = fd, token
 
     def write(self, **record: Any) -> None:
+        said = record.get("message", record.get("text"))
+        if isinstance(said, Text):
+            record.update(said.to_wire())
         data = (json.dumps({**record, "token": self.token}, ensure_ascii=True) + "\n").encode("ascii")
         view = memoryview(data)
         while view:
@@ -48,8 +53,12 @@ STATE = State()
 
 
 def message_of(exc: BaseException) -> str:
+    """The check message for EXC: its own text (an i18n Text where the grader wrote it), bounded."""
     if isinstance(exc, (AssertionError, RemoteError)) and str(exc):
-        text = str(exc)
+        text = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Text) else str(exc)
     else:
         text = f"{type(exc).__name__}: {exc}".rstrip(": ")
-    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "…"
+    if len(text) <= MESSAGE_CHARS:
+        return text
+    cut = text[:MESSAGE_CHARS] + "…"
+    return Text(text.key, cut, **text.args) if isinstance(text, Text) else cut

@@ -30,6 +30,7 @@ from typing import Any, Optional, Sequence
 
 import attnquiz
 from attnquiz.errors import UsageError
+from attnquiz.i18n import Text, from_wire
 from attnquiz.katas import Kata
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -52,7 +53,7 @@ ALWAYS_FORBIDDEN = ("attnquiz",)  # learner code may not import the grader or it
 class Check:
     name: str
     status: str  # passed | failed | error | timeout
-    message: str = ""
+    message: str = ""  # English; an attnquiz.i18n.Text when the grader wrote it (shown in --lang)
 
     @property
     def passed(self) -> bool:
@@ -94,7 +95,7 @@ class GradeResult:
     diagnosis: list[Diagnosis] = field(default_factory=list)
     duration_s: float = 0.0
     showcase: Optional[str] = None  # e.g. text sampled by the learner's generator after a pass
-    notices: list[str] = field(default_factory=list)  # e.g. "file access is not confined: ..."
+    notices: list[str] = field(default_factory=list)  # e.g. "file access is not confined: ..." (Texts)
 
     @property
     def passed(self) -> bool:
@@ -135,25 +136,29 @@ def static_checks(kata: Kata, file: Path) -> list[Check]:
     try:
         source = file.read_bytes()  # bytes: ast.parse honours an encoding cookie as import does
     except OSError as exc:
-        unreadable = Check("syntax", "failed", f"cannot read {file}: {exc.strerror or exc}")
-        return [unreadable, Check("no_forbidden_calls", "error", "not run: the file cannot be read")]
-    not_run = Check("no_forbidden_calls", "error", "not run: fix the syntax")
+        unreadable = Check("syntax", "failed", Text("cannot_read", file=str(file), reason=exc.strerror or str(exc)))
+        return [unreadable, Check("no_forbidden_calls", "error", Text("not_run_unreadable"))]
+    not_run = Check("no_forbidden_calls", "error", Text("not_run_syntax"))
     if b"\0" in source:  # Python refuses NUL bytes without saying where they are
         line = source[: source.index(b"\0")].count(b"\n") + 1
-        return [Check("syntax", "failed", f"{file.name} line {line}: a NUL byte; Python source cannot contain one"), not_run]
+        return [Check("syntax", "failed", Text("nul_byte", file=file.name, line=line)), not_run]
     try:
         tree = ast.parse(source, filename=str(file))
     except (ValueError, RecursionError, MemoryError) as exc:  # absurd nesting
-        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply for Python to parse"
-        return [Check("syntax", "failed", f"{file.name} cannot be parsed: {reason}"), not_run]
+        reason = str(exc) if isinstance(exc, ValueError) else Text("too_deep")
+        return [Check("syntax", "failed", Text("cannot_parse", file=file.name, reason=reason)), not_run]
     except SyntaxError as exc:
-        where = f"{file.name} line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        where = (
+            Text("file_line_column", file=file.name, line=exc.lineno, column=exc.offset)
+            if exc.offset
+            else Text("file_line", file=file.name, line=exc.lineno)
+        )
         text = (exc.text or "").strip()
-        message = f"SyntaxError at {where}: {exc.msg}" + (f" — `{text}`" if text else "")
-        return [Check("syntax", "failed", message), not_run]
+        code = Text("code_suffix", code=text) if text else ""
+        return [Check("syntax", "failed", Text("syntax_error", where=where, message=exc.msg, code=code)), not_run]
     found = forbidden_uses(tree, kata.forbidden)
     forbidden = (
-        Check("no_forbidden_calls", "failed", "; ".join(found) + " — write it yourself")
+        Check("no_forbidden_calls", "failed", Text("forbidden_uses", items=found))
         if found
         else Check("no_forbidden_calls", "passed")
     )
@@ -166,8 +171,8 @@ def forbidden_uses(tree: ast.AST, forbidden: Sequence[str]) -> list[str]:
     aliases: dict[str, str] = {}  # local name -> dotted module/object path
     found: list[str] = []
 
-    def note(node: ast.AST, what: str) -> None:
-        msg = f"line {getattr(node, 'lineno', '?')}: {what}"
+    def note(node: ast.AST, key: str, name: str) -> None:
+        msg = Text(key, line=getattr(node, "lineno", "?"), name=name)
         if msg not in found:
             found.append(msg)
 
@@ -175,33 +180,33 @@ def forbidden_uses(tree: ast.AST, forbidden: Sequence[str]) -> list[str]:
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.name.split(".")[0] in ALWAYS_FORBIDDEN:
-                    note(node, f"imports {a.name}, which grading forbids")
+                    note(node, "imports_forbidden", a.name)
                 aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
         elif isinstance(node, ast.ImportFrom) and node.module:
             if node.module.split(".")[0] in ALWAYS_FORBIDDEN:
-                note(node, f"imports from {node.module}, which grading forbids")
+                note(node, "imports_from_forbidden", node.module)
             for a in node.names:
                 full = f"{node.module}.{a.name}"
                 aliases[a.asname or a.name] = full
                 if full in forbidden or (a.name in leaves and node.module.split(".")[0] == "torch"):
-                    note(node, f"uses {full}, which this kata forbids")
+                    note(node, "uses_forbidden", full)
     methods = {name.rsplit(".", 1)[-1] for name in forbidden if name.startswith("torch.Tensor.")}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in methods:
             dotted = _dotted(node.func, aliases)
             if dotted is None or dotted.split(".")[0] != "torch":  # x.softmax(...): a tensor method
-                note(node, f"calls .{node.func.attr}(), the tensor method of torch.Tensor.{node.func.attr}, which this kata forbids")
+                note(node, "tensor_method_forbidden", node.func.attr)
         if isinstance(node, ast.Attribute) and node.attr in leaves:
             dotted = _dotted(node, aliases)
             if dotted is not None and (dotted in forbidden or dotted.split(".")[0] == "torch"):
-                note(node, f"uses {dotted}, which this kata forbids")
+                note(node, "uses_forbidden", dotted)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
             for arg in node.args[1:2]:
                 if isinstance(arg, ast.Constant) and arg.value in leaves:
-                    note(node, f"getattr(..., {arg.value!r}) reaches a torch built-in this kata forbids")
+                    note(node, "getattr_forbidden", repr(arg.value))
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in aliases:
             if aliases[node.id] in forbidden:
-                note(node, f"uses {aliases[node.id]}, which this kata forbids")
+                note(node, "uses_forbidden", aliases[node.id])
     return found
 
 
@@ -236,13 +241,9 @@ def grade_many(
     """Grade several files with ONE judge and worker (the self-check grades every mistake at once)."""
     missing = [m for m in ("torch", "pytest") if importlib.util.find_spec(m) is None]
     if missing:
-        raise UsageError(
-            f"grading needs {' and '.join(missing)}, which this Python lacks; "
-            "add the kata extra to this environment: pip install '.[kata]' from the checkout, or "
-            "pip install torch pytest (CPU-only machines: see the README)"
-        )
+        raise UsageError(Text("err_grading_needs", missing=Text("both", a=missing[0], b=missing[1]) if len(missing) == 2 else missing[0]))
     if not (math.isfinite(timeout) and timeout > 0):
-        raise UsageError(f"timeout {timeout!r}: give a positive number of seconds")
+        raise UsageError(Text("err_timeout", value=repr(timeout)))
     started = time.monotonic()
     tests = expected_tests(kata)
     files = [Path(f).resolve() for f in files]
@@ -283,12 +284,12 @@ def grade_many(
             rep = report.candidates.get(f"c{i}", {})
             checks += _judged_checks(rep, tests, outcome, timeout, report.malformed)
             if rep.get("forbidden"):
-                checks[1] = Check("no_forbidden_calls", "failed", "; ".join(rep["forbidden"]))
+                checks[1] = Check("no_forbidden_calls", "failed", Text("items", items=rep["forbidden"]))
             diag = [Diagnosis(d["mistake"], d["title"], d["fix"], d["full"], d["title_zh"], d["fix_zh"]) for d in rep.get("diagnosis", [])]
             results.append(GradeResult(kata.name, f, checks, diag, duration, rep.get("showcase"), report.notices))
         else:
             first = next(c for c in checks if not c.passed)
-            reason = f"not run: fix `{first.name}` first"
+            reason = Text("not_run_fix_first", name=first.name)
             checks += [Check(n, "error", reason) for n in (LOAD_CHECK, *tests, TAMPER_CHECK)]
             results.append(GradeResult(kata.name, f, checks, [], duration))
     return results
@@ -302,10 +303,7 @@ def check_size(file: Path) -> None:
     except OSError:
         return  # the static checks say the file cannot be read
     if size > MAX_FILE_BYTES:
-        raise UsageError(
-            f"{file}: {size / 1024:.0f} KB is too big to grade (the limit is {MAX_FILE_BYTES // 1024} KB; "
-            "a kata solution is a few hundred lines) — pass the file you wrote with --file"
-        )
+        raise UsageError(Text("err_too_big", file=str(file), size=f"{size / 1024:.0f}", limit=MAX_FILE_BYTES // 1024))
 
 
 def _sweep_stale_dirs() -> None:
@@ -477,6 +475,12 @@ def sanitize(text: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def _text(rec: dict[str, Any], english: str, limit: int = 2000) -> str:
+    """A report line's message: the English, sanitized, with its template when the line has a
+    valid one (key and args, each argument sanitized too), so the CLI can show it in --lang."""
+    return from_wire(english, rec.get("key"), rec.get("args"), clean=lambda value: sanitize(value, min(limit, 600)))
+
+
 @dataclass
 class Report:
     candidates: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -492,7 +496,7 @@ def parse_report(data: bytes, token: str, overflow: bool = False) -> Report:
     and have a known shape count; anything else makes the report malformed (a failed grading)."""
     report = Report()
     if overflow:
-        report.malformed = f"the grading report was larger than {REPORT_CAP // 1024} KB"
+        report.malformed = Text("report_too_large", size=REPORT_CAP // 1024)
     for raw in data.split(b"\n"):
         if not raw.strip():
             continue
@@ -501,25 +505,25 @@ def parse_report(data: bytes, token: str, overflow: bool = False) -> Report:
         except ValueError:
             rec = None
         if not isinstance(rec, dict) or rec.get("token") != token or not isinstance(rec.get("kind"), str):
-            report.malformed = report.malformed or "the grading report has a line that is not the judge's"
+            report.malformed = report.malformed or Text("report_foreign_line")
             continue
         kind = rec["kind"]
         if kind == "notice":
-            report.notices.append(sanitize(str(rec.get("text", "")), 300))
+            report.notices.append(_text(rec, sanitize(str(rec.get("text", "")), 300), 300))
             continue
         cand = rec.get("cand")
         if not isinstance(cand, str) or not re.fullmatch(r"c\d{1,4}", cand):
-            report.malformed = report.malformed or "the grading report names an unknown candidate"
+            report.malformed = report.malformed or Text("report_unknown_candidate")
             continue
         rep = report.candidates.setdefault(cand, {"checks": {}, "running": None, "done": False})
         check = rec.get("check")
         if kind == "start" and isinstance(check, str):
             rep["running"] = check
         elif kind == "check" and isinstance(check, str) and rec.get("status") in _STATUSES:
-            rep["checks"].setdefault(check, (rec["status"], sanitize(str(rec.get("message", "")))))
+            rep["checks"].setdefault(check, (rec["status"], _text(rec, sanitize(str(rec.get("message", ""))))))
             rep["running"] = None
         elif kind == "forbidden":
-            rep.setdefault("forbidden", []).append(sanitize(str(rec.get("message", "")), 300))
+            rep.setdefault("forbidden", []).append(_text(rec, sanitize(str(rec.get("message", "")), 300), 300))
         elif kind == "diagnosis" and isinstance(rec.get("items"), list):
             rep["diagnosis"] = [
                 {"mistake": sanitize(str(d["mistake"]), 100), "title": sanitize(str(d["title"]), 300),
@@ -532,7 +536,7 @@ def parse_report(data: bytes, token: str, overflow: bool = False) -> Report:
         elif kind == "done":
             rep["done"] = True
         else:
-            report.malformed = report.malformed or f"the grading report has a line of unknown shape ({sanitize(kind, 40)})"
+            report.malformed = report.malformed or Text("report_unknown_shape", kind=sanitize(kind, 40))
     return report
 
 
@@ -541,7 +545,7 @@ def _judged_checks(
 ) -> list[Check]:
     """Checks the judge owns; what it did not report (well-formed) is never a pass."""
     if malformed:
-        return [Check(name, "error", f"grading failed: {malformed}") for name in (LOAD_CHECK, *tests, TAMPER_CHECK)]
+        return [Check(name, "error", Text("grading_failed", reason=malformed)) for name in (LOAD_CHECK, *tests, TAMPER_CHECK)]
     seen: dict[str, tuple[str, str]] = rep.get("checks", {})
     checks = []
     for name in (LOAD_CHECK, *tests, TAMPER_CHECK):
@@ -549,16 +553,14 @@ def _judged_checks(
             status, message = seen[name]
             checks.append(Check(name, status, message))
         elif outcome.timed_out or any(status == "timeout" for status, _ in seen.values()):
-            msg = (
-                f"did not finish within the {timeout:g} s time limit (an infinite loop?)"
-                if rep.get("running") == name
-                else f"not run: the {timeout:g} s time limit was reached"
-            )
+            limit = f"{timeout:g}"
+            msg = Text("too_long", limit=limit) if rep.get("running") == name else Text("limit_reached", limit=limit)
             checks.append(Check(name, "timeout", msg))
         else:
-            why = f"the grading judge ended early (exit code {outcome.returncode})"
             last = _last_line(outcome.tail)
-            checks.append(Check(name, "error", f"no result: {why}" + (f"; {last}" if last else "")))
+            code = outcome.returncode
+            msg = Text("judge_ended_last", code=code, last=last) if last else Text("judge_ended", code=code)
+            checks.append(Check(name, "error", msg))
     return checks
 
 

@@ -18,6 +18,7 @@ import torch
 from attnquiz.grading import meter, streams
 from attnquiz.grading.proxy import Remote, RemoteError, WorkerGone, client_of, ref_of
 from attnquiz.grading.records import STATE, message_of
+from attnquiz.i18n import Text
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -73,6 +74,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     return report
 
 
+def _fail(key: str, **args: Any) -> AssertionError:
+    """A failed comparison whose message is an i18n Text: English in the report and --json,
+    shown in the learner's language by the CLI (WHAT labels stay as the suite wrote them)."""
+    return AssertionError(Text(key, **args))
+
+
 class Helpers:
     """The `h` fixture: comparisons against the float64 reference, and worker requests."""
 
@@ -81,7 +88,7 @@ class Helpers:
     def tensor(self, actual: Any, what: str) -> torch.Tensor:
         if not isinstance(actual, torch.Tensor):
             kind = actual.remote_type if isinstance(actual, Remote) else type(actual).__name__
-            raise AssertionError(f"{what}: expected a torch.Tensor, got {kind}")
+            raise _fail("not_a_tensor", what=what, kind=kind)
         return actual
 
     def close(self, actual: Any, expected: torch.Tensor, what: str, dtype: Any = None, against: str = "the reference") -> None:
@@ -89,37 +96,38 @@ class Helpers:
         names what EXPECTED is in the message (a property check compares with something else)."""
         actual = self.tensor(actual, what)
         if tuple(actual.shape) != tuple(expected.shape):
-            raise AssertionError(f"{what}: shape {tuple(actual.shape)}, expected {tuple(expected.shape)}")
+            raise _fail("wrong_shape", what=what, got=str(tuple(actual.shape)), expected=str(tuple(expected.shape)))
         if dtype is not None and actual.dtype != dtype:
-            raise AssertionError(f"{what}: dtype {actual.dtype}, expected {dtype} (keep the input's dtype)")
+            raise _fail("wrong_dtype_keep", what=what, got=str(actual.dtype), expected=str(dtype))
+        against = Text("the_reference") if against == "the reference" else against
         a = actual.detach().to(torch.float64)
         e = expected.detach().to(torch.float64)
         nan = torch.isnan(a) & ~torch.isnan(e)
         if bool(nan.any()):
             idx = tuple(int(i) for i in nan.nonzero()[0])
-            raise AssertionError(f"{what}: NaN at index {idx} where {against} is finite")
+            raise _fail("nan_at", what=what, index=str(idx), against=against)
         rtol, atol = self.TOLERANCES.get(str(actual.dtype).replace("torch.", ""), (1e-4, 1e-5))
         if not torch.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
             same = (a == e) | (torch.isnan(a) & torch.isnan(e))  # equal infinities differ by nothing
             diff = torch.where(same, torch.zeros_like(a), (a - e).abs()).nan_to_num(nan=float("inf"), posinf=float("inf"))
             flat = int(diff.argmax())
             idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), diff.shape))
-            raise AssertionError(
-                f"{what}: differs from {against} by {float(diff.max()):.3g} at index {idx} "
-                f"(got {float(a[idx]):.4g}, expected {float(e[idx]):.4g})"
-            )
+            raise _fail(
+                "differs_by", what=what, against=against, diff=f"{float(diff.max()):.3g}", index=str(idx),
+                got=f"{float(a[idx]):.4g}", expected=f"{float(e[idx]):.4g}",
+            )  # fmt: skip
 
     def equal(self, actual: Any, expected: torch.Tensor, what: str) -> None:
         """Exactly equal integer tensors (token ids)."""
         actual = self.tensor(actual, what)
         if tuple(actual.shape) != tuple(expected.shape):
-            raise AssertionError(f"{what}: shape {tuple(actual.shape)}, expected {tuple(expected.shape)}")
+            raise _fail("wrong_shape", what=what, got=str(tuple(actual.shape)), expected=str(tuple(expected.shape)))
         if actual.dtype != expected.dtype:
-            raise AssertionError(f"{what}: dtype {actual.dtype}, expected {expected.dtype}")
+            raise _fail("wrong_dtype", what=what, got=str(actual.dtype), expected=str(expected.dtype))
         diff = (actual != expected).nonzero()
         if len(diff):
             idx = tuple(int(i) for i in diff[0])
-            raise AssertionError(f"{what}: differs at index {idx} (got {int(actual[idx])}, expected {int(expected[idx])})")
+            raise _fail("differs_at", what=what, index=str(idx), got=str(int(actual[idx])), expected=str(int(expected[idx])))
 
     # --- requests a plain call cannot express -------------------------------------------------
 
@@ -130,7 +138,7 @@ class Helpers:
         extra = {"params": ref_of(params)} if params is not None else {}
         out = client.request("grad", obj=ref_of(fn), args=list(args), kwargs=kwargs, wrt=list(wrt), upstream=upstream, **extra)
         if not isinstance(out, dict):
-            raise AssertionError("the worker's gradient answer is malformed")
+            raise _fail("grad_malformed")
         return Grads(
             out.get("output"), list(out.get("tracked") or []), list(out.get("inputs") or []),
             dict((k, v) for k, v in out.get("params") or []), [str(f) for f in out.get("grad_fns") or []],
@@ -140,7 +148,7 @@ class Helpers:
         """FN(*args) and the arguments as the learner's code left them (in-place changes show)."""
         out = client_of(fn).request("call", obj=ref_of(fn), args=list(args), kwargs=kwargs, return_args=True)
         if not isinstance(out, dict) or not isinstance(out.get("args"), list):
-            raise AssertionError("the worker's answer is malformed")
+            raise _fail("answer_malformed")
         return out.get("value"), out["args"]
 
     def content(self, name: str) -> Any:
@@ -170,7 +178,7 @@ class Helpers:
             client.request("run", id=handle)
         value = client.request("take", id=handle)
         if m.usage is None:
-            raise AssertionError("the grading worker could not be measured")
+            raise _fail("not_measured")
         u = m.usage
         return Measured(value, u.peak_extra, u.cpu_seconds, u.exact, u.new_processes)
 
@@ -178,22 +186,20 @@ class Helpers:
         """`measure` FN(*args) and fail unless its peak extra memory stays within LIMIT_MIB; the
         message names WHAT was called, the memory used and the bound (and NAIVE: what a naive
         algorithm would need). Returns the call's value, for the caller to check."""
-        bound = f"the bound is {limit_mib:g} MiB of extra memory" + (f" ({naive})" if naive else "")
+        limit = f"{limit_mib:g}"
+        bound = Text("bound_naive", limit=limit, naive=naive) if naive else Text("bound", limit=limit)
         try:
             m = self.measure(fn, *args, **kwargs)
         except RemoteError as exc:
             text = str(exc)
             if exc.remote_type == "MemoryError" or "alloc" in text.lower() or "memory" in text.lower():
-                raise AssertionError(f"{what}: ran out of the grader's memory limit (--memory) before finishing; {bound}") from None
+                raise _fail("bound_out_of_memory", what=what, bound=bound) from None
             raise
         if m.new_processes:
-            raise AssertionError(
-                f"{what}: your code started another process during the call; compute in the grading "
-                f"process itself, so that its memory can be measured; {bound}"
-            )
+            raise _fail("bound_new_process", what=what, bound=bound)
         if m.peak_extra > limit_mib * (1 << 20):
-            how = "" if m.exact else ", sampled"
-            raise AssertionError(f"{what}: used {meter.mib(m.peak_extra)} of extra memory at its peak{how}; {bound}")
+            how = "" if m.exact else Text("sampled")
+            raise _fail("bound_used", what=what, used=meter.mib(m.peak_extra), how=how, bound=bound)
         return m.value
 
     def watch(self, module: Remote) -> "Watch":

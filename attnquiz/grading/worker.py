@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from attnquiz.grading import procs, protocol, sandbox, streams
-from attnquiz.grading.guard import Guard, tamper_message
+from attnquiz.grading.guard import Guard, tamper_message, tamper_names
 
 class Worker:
     def __init__(self, rfd: int, wfd: int) -> None:
@@ -142,22 +142,33 @@ class Worker:
         name = Path(path).name
         spec = importlib.util.spec_from_file_location(f"learner_{cand}", path)
         if spec is None or spec.loader is None:
-            return {"ok": False, "message": f"{name} cannot be imported"}
+            return {"ok": False, "message": f"{name} cannot be imported", "key": "cannot_import", "args": {"name": name}}
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # while it runs only (dataclasses look their module up)
         try:
             spec.loader.exec_module(module)
         except SystemExit as exc:
-            return {"ok": False, "message": f"{name} called sys.exit({exc.code!r}) while being imported{_line(exc, path)}"}
+            line = _line(exc, path)
+            return {
+                "ok": False, "message": f"{name} called sys.exit({exc.code!r}) while being imported{_suffix(line)}",
+                "key": "sys_exit", "args": {"name": name, "code": repr(exc.code), "line": line or ""},
+            }  # fmt: skip
         except BaseException as exc:  # noqa: BLE001
             err = self.describe(exc)
-            return {"ok": False, "message": f"{name} raised {err['type']}: {err['message'][:500]}{_line(exc, path)} while being imported"}
+            line = _line(exc, path)
+            return {
+                "ok": False, "message": f"{name} raised {err['type']}: {err['message'][:500]}{_suffix(line)} while being imported",
+                "key": "import_raised", "args": {"name": name, "type": err["type"], "message": err["message"][:500], "line": line or ""},
+            }  # fmt: skip
         finally:
             sys.modules.pop(spec.name, None)
         missing = [s for s in req["symbols"] if not hasattr(module, s)]
         if missing:
             names = ", ".join(f"`{s}`" for s in missing)
-            return {"ok": False, "message": f"{name} defines no {names}; the kata needs it at the top level of the file"}
+            return {
+                "ok": False, "message": f"{name} defines no {names}; the kata needs it at the top level of the file",
+                "key": "missing_symbols", "args": {"name": name, "names": names},
+            }  # fmt: skip
         self.modules[cand] = module
         return {"ok": True, "module": self.ref(module)}
 
@@ -262,13 +273,23 @@ class Worker:
         for cand, path in self.candidates.items():
             forbidden = [m for f, m, c in self.guard.violations if f == path or c == cand]
             changed = self.guard.changes.get(cand) or []
-            out[cand] = {"forbidden": forbidden, "tampered": tamper_message(changed) if changed else ""}
+            out[cand] = {
+                "forbidden": forbidden,
+                "forbidden_args": [self.guard.details.get(m) for m in forbidden],  # the judge words them in --lang
+                "tampered": tamper_message(changed) if changed else "",
+                "tampered_args": {"names": tamper_names(changed)} if changed else None,
+            }
         return out
 
 
-def _line(exc: BaseException, path: str) -> str:
+def _line(exc: BaseException, path: str) -> int | None:
+    """The last line of the learner's file in EXC's traceback."""
     lines = [ln for f, ln in traceback.walk_tb(exc.__traceback__) if f.f_code.co_filename == path]
-    return f" (line {lines[-1]})" if lines else ""
+    return lines[-1] if lines else None
+
+
+def _suffix(line: int | None) -> str:
+    return f" (line {line})" if line else ""
 
 
 class _NoAttnquiz:
