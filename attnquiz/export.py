@@ -438,9 +438,10 @@ def is_missed(record: Record | None) -> bool:
 
 
 def missed(questions: Sequence[Question], by_id: Mapping[str, Record]) -> list[Question]:
-    """The missed questions, least likely to be recalled first (topics keep their grouping later)."""
+    """The missed questions, worst first: last answered wrong, then least likely to be recalled now,
+    then the lowest share of right answers (the sheet groups them by topic afterwards)."""
     chosen = [q for q in questions if is_missed(by_id.get(q.id))]
-    return sorted(chosen, key=lambda q: (by_id[q.id].recall, by_id[q.id].right / by_id[q.id].answers))
+    return sorted(chosen, key=lambda q: (by_id[q.id].last_correct, by_id[q.id].recall, by_id[q.id].right / by_id[q.id].answers))
 
 
 # --------------------------------------------------------------------------- the cheat sheet
