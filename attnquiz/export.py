@@ -498,8 +498,9 @@ def _fence(code: str, language: str) -> str:
 
 
 def _record_md(record: Record, lang: str) -> str:
-    last = t("export_last_right" if record.last_correct else "export_last_wrong", lang)
-    return t("export_record", lang, right=record.right, answers=record.answers, last=last, recall=f"{100 * record.recall:.0f}")
+    """Why the question is on a --missed sheet: a wrong last answer, or else the recall FSRS expects now."""
+    key = "export_record_weak" if record.last_correct else "export_record_wrong"
+    return t(key, lang, right=record.right, answers=record.answers, recall=f"{100 * record.recall:.0f}")
 
 
 def _label(key: str, lang: str) -> str:

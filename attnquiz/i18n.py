@@ -75,12 +75,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "只收录答错或掌握薄弱的题：最近一次答错，或 FSRS 估计你现在记得的概率低于 {pct}%。",
     },
     "export_key_points": {"en": "Key points", "zh": "要点"},
-    "export_record": {
-        "en": "you: {right}/{answers} right, last {last}, recall now {recall}%",
-        "zh": "你的记录：答对 {right}/{answers} 次，最近一次{last}，现在记得的概率 {recall}%",
+    "export_record_wrong": {"en": "you: {right}/{answers} right, the last one wrong", "zh": "你的记录：答对 {right}/{answers} 次，最近一次答错"},
+    "export_record_weak": {
+        "en": "you: {right}/{answers} right, recall now {recall}%",
+        "zh": "你的记录：答对 {right}/{answers} 次，现在记得的概率 {recall}%",
     },
-    "export_last_right": {"en": "right", "zh": "答对"},
-    "export_last_wrong": {"en": "wrong", "zh": "答错"},
     "export_lang_en": {"en": "English", "zh": "英文"},
     "export_lang_zh": {"en": "Chinese", "zh": "中文"},
     "export_lang_both": {"en": "English and Chinese", "zh": "中英双语"},

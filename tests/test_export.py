@@ -350,13 +350,14 @@ def test_missed_selects_only_answers_wrong_last_time_or_weak_now(outside):
     result = attnquiz("export", "markdown", *SAMPLE_ARGS, "--missed", "--lang", "en", cwd=outside)
     assert result.returncode == 0, result.stderr
     assert _sections(result.stdout) == [("sample", ["sample.multi", "sample.single"])]
-    assert "you: 1/2 right, last wrong" in result.stdout
+    assert "you: 1/2 right, the last one wrong" in result.stdout
+    assert re.search(r"you: 1/1 right, recall now [0-8]\d%", result.stdout)
     assert "FSRS" in result.stdout  # the sheet states its rule
 
     written = attnquiz("export", "markdown", *SAMPLE_ARGS, "--missed", "--lang", "zh", "--out", "missed.md", cwd=outside)
     assert written.returncode == 0, written.stderr
     sheet = (outside / "missed.md").read_text(encoding="utf-8")
-    assert _sections(sheet) == [("sample", ["sample.multi", "sample.single"])] and "最近一次答错" in sheet
+    assert _sections(sheet) == [("sample", ["sample.multi", "sample.single"])] and "最近一次答错" in sheet and "现在记得的概率" in sheet
 
 
 def test_missed_with_nothing_missed_writes_nothing_and_says_so(outside):
