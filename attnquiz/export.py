@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from attnquiz.bank import Question, index_letter
@@ -254,7 +255,8 @@ def note_tags(question: Question) -> list[str]:
     return ["attnquiz", f"attnquiz::{question.topic}", f"attnquiz::{question.difficulty}"]
 
 
-def _genanki():  # noqa: ANN202 - the module, imported on demand
+def _genanki() -> ModuleType:
+    """genanki, imported on demand: only the deck needs it, and it is an extra."""
     try:
         import genanki
     except ImportError:
