@@ -217,6 +217,10 @@ cli_kata.register(app)
 cli_stats.register(app)
 cli_plan.register(app)
 
+from attnquiz import cli_export  # noqa: E402
+
+cli_export.register(app)
+
 
 def main() -> None:
     """The console script: like `app()`, but a mistyped command line is one line on stderr, exit 2."""

@@ -10,11 +10,12 @@ import re
 from typing import Any, Iterator
 
 from attnquiz.lazyre import LazyRegex
+from attnquiz.lighttext import BULLET as _BULLET
+from attnquiz.lighttext import INLINE as _INLINE
+from attnquiz.lighttext import WIDE as _WIDE
+from attnquiz.lighttext import join_lines, tidy_cjk
 from rich.cells import cell_len
 from rich.text import Text
-
-_INLINE = LazyRegex(r"`([^`]+)`|\*\*(.+?)\*\*|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
-_BULLET = LazyRegex(r"^(\s*)([-*+]|\d+[.)])\s+")
 
 CODE_STYLE = "bold cyan"
 
@@ -36,30 +37,6 @@ def inline(text: str) -> Text:
             out.append(italic, style="italic")
         pos = match.end()
     out.append(text[pos:])
-    return out
-
-
-def _is_wide(ch: str) -> bool:
-    return "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" or "\u3000" <= ch <= "\u303f"
-
-
-_WIDE = "\u2e80-\u9fff\uff00-\uffef\u3000-\u303f"
-_CJK_GAP = LazyRegex(f"(?<=[{_WIDE}])[ \t]+(?=[{_WIDE}])|(?<=[。，、；：？！）」』】])[ \t]+")
-
-
-def tidy_cjk(text: str) -> str:
-    """Drop the spaces YAML folding leaves between Chinese characters or after Chinese punctuation;
-    a space between Chinese and a Latin word stays, as Chinese technical writing keeps it."""
-    return _CJK_GAP.sub("", text)
-
-
-def join_lines(parts: list[str]) -> str:
-    """Join wrapped source lines; Chinese text joins without the space English needs."""
-    out = ""
-    for part in (p.strip() for p in parts):
-        if out and part and not (_is_wide(out[-1]) and _is_wide(part[0])):
-            out += " "
-        out += part
     return out
 
 
