@@ -119,7 +119,8 @@ def grade_command(
     passed, total = result.counts
     not_recorded = None
     try:
-        katas.record_attempt(kata.name, result.passed, passed, total, result.duration_s)
+        failed = [c.name for c in result.checks if not c.passed]
+        katas.record_attempt(kata.name, result.passed, passed, total, result.duration_s, failed_checks=failed)
     except (AttnquizError, OSError) as exc:  # the verdict still shows; the exit code says it was not saved
         not_recorded = f"the attempt was not recorded: {exc}"
     if as_json:
@@ -147,6 +148,8 @@ def _render(result: GradeResult, lang: str = "en") -> None:
         if check.message:
             line += f" — {escape(check.message)}"
         console.print(line, soft_wrap=True, emoji=False)
+        if check.case and not check.passed:
+            _render_case(check.case, lang)
     for d in result.diagnosis:
         lead = "This matches a known mistake" if d.full else "This partly matches a known mistake"
         title, fix = d.text(lang)
@@ -165,6 +168,22 @@ def _render(result: GradeResult, lang: str = "en") -> None:
         )
 
 
+def _render_case(case: dict, lang: str) -> None:
+    """The smallest failing case under its ✗ line: inputs, worst element, and the weights drawn
+    (shaded with colour; digits under NO_COLOR or in a pipe)."""
+    from rich.text import Text
+
+    from attnquiz import failures
+
+    indent = "     "
+    for text in failures.case_lines(case, lang):
+        console.print(Text(indent + text, style="dim"), soft_wrap=True, emoji=False)
+    if case.get("weights"):
+        color = console.color_system is not None and not console.no_color
+        for line in failures.heatmap_lines(case["weights"], color, lang):
+            console.print(Text.assemble(indent, *line), soft_wrap=True, emoji=False)
+
+
 @translate_errors
 def hint_command(
     name: Optional[str] = typer.Argument(None, help="Kata (default: this workspace's, else the last started)."),
@@ -174,13 +193,17 @@ def hint_command(
     from rich.markup import escape
 
     from attnquiz import katas
+    from attnquiz.i18n import t
 
     language = resolve_lang(lang)
 
     kata = katas.default_kata(name, Path.cwd())
-    number, text = katas.next_hint(kata, language)
+    hint = katas.take_hint(kata, language)
+    number, text = hint.number, hint.text
+    if hint.check:
+        console.print(t("hint_for_check", language, check=f"[bold]{escape(hint.check)}[/]"), soft_wrap=True, emoji=False)
     console.print(f"[bold]Hint {number}/{len(kata.hints)}[/] for {kata.name}: {escape(text)}", soft_wrap=True)
-    if number == len(kata.hints):
+    if hint.all_seen:
         console.print(f"That was the last hint; [bold]attnquiz solution {kata.name} --give-up[/] shows the reference.")
 
 
