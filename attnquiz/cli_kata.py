@@ -143,13 +143,14 @@ def _render(result: GradeResult, lang: str = "en") -> None:
     console.print(f"Grading [bold]{result.kata}[/]: {escape(str(result.file))}", emoji=False)
     for notice in result.notices:
         err_console.print(f"note: {notice}", markup=False, emoji=False, highlight=False)
+    drawn = False  # the weights of the first failed check that has them; later ones only say their case
     for check in result.checks:
         line = f" {MARK[check.status]} {check.name}"
         if check.message:
             line += f" — {escape(check.message)}"
         console.print(line, soft_wrap=True, emoji=False)
         if check.case and not check.passed:
-            _render_case(check.case, lang)
+            drawn = _render_case(check.case, lang, draw=not drawn) or drawn
     for d in result.diagnosis:
         lead = "This matches a known mistake" if d.full else "This partly matches a known mistake"
         title, fix = d.text(lang)
@@ -168,9 +169,9 @@ def _render(result: GradeResult, lang: str = "en") -> None:
         )
 
 
-def _render_case(case: dict, lang: str) -> None:
-    """The smallest failing case under its ✗ line: inputs, worst element, and the weights drawn
-    (shaded with colour; digits under NO_COLOR or in a pipe)."""
+def _render_case(case: dict, lang: str, draw: bool = True) -> bool:
+    """The smallest failing case under its ✗ line: inputs, worst element, and (DRAW) the weights
+    drawn, shaded with colour, digits under NO_COLOR or in a pipe. Returns whether it drew them."""
     from rich.text import Text
 
     from attnquiz import failures
@@ -178,10 +179,12 @@ def _render_case(case: dict, lang: str) -> None:
     indent = "     "
     for text in failures.case_lines(case, lang):
         console.print(Text(indent + text, style="dim"), soft_wrap=True, emoji=False)
-    if case.get("weights"):
-        color = console.color_system is not None and not console.no_color
-        for line in failures.heatmap_lines(case["weights"], color, lang):
-            console.print(Text.assemble(indent, *line), soft_wrap=True, emoji=False)
+    if not (draw and case.get("weights")):
+        return False
+    color = console.color_system is not None and not console.no_color
+    for line in failures.heatmap_lines(case["weights"], color, lang):
+        console.print(Text.assemble(indent, *line), soft_wrap=True, emoji=False)
+    return True
 
 
 @translate_errors
