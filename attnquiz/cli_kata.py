@@ -126,7 +126,8 @@ def grade_command(
     passed, total = result.counts
     not_recorded = None
     try:
-        katas.record_attempt(kata.name, result.passed, passed, total, result.duration_s)
+        failed = [c.name for c in result.checks if not c.passed]
+        katas.record_attempt(kata.name, result.passed, passed, total, result.duration_s, failed_checks=failed)
     except (AttnquizError, OSError) as exc:  # the verdict still shows; the exit code says it was not saved
         not_recorded = exc
     if as_json:  # English, whatever --lang says: a stable format for scripts
@@ -157,6 +158,7 @@ def _render(result: GradeResult, lang: str = "en", kata: Optional[Kata] = None) 
     console.print(t("grading", lang, kata=f"[bold]{result.kata}[/]", file=escape(str(result.file))), emoji=False)
     for notice in result.notices:
         err_console.print(t("note", lang, text=localized(notice, lang)), markup=False, emoji=False, highlight=False)
+    drawn = False  # the weights of the first failed check that has them; later ones only say their case
     for check in result.checks:
         message = escape(localized(check.message, lang))
         if lang == "zh":
@@ -166,6 +168,8 @@ def _render(result: GradeResult, lang: str = "en", kata: Optional[Kata] = None) 
         else:
             line = f" {MARK[check.status]} {check.name}" + (f" — {message}" if message else "")
         console.print(line, soft_wrap=True, emoji=False)
+        if check.case and not check.passed:
+            drawn = _render_case(check.case, lang, draw=not drawn) or drawn
     for d in result.diagnosis:
         lead = _label(t("mistake_full" if d.full else "mistake_partial", lang), "bold yellow")
         title, fix = d.text(lang)
@@ -189,6 +193,24 @@ def _label(text: str, style: str) -> str:
     return f"[{style}]{text}[/]" + ("" if text.endswith("：") else " ")
 
 
+def _render_case(case: dict, lang: str, draw: bool = True) -> bool:
+    """The smallest failing case under its ✗ line: inputs, worst element, and (DRAW) the weights
+    drawn, shaded with colour, digits under NO_COLOR or in a pipe. Returns whether it drew them."""
+    from rich.text import Text
+
+    from attnquiz import failures
+
+    indent = "     "
+    for text in failures.case_lines(case, lang):
+        console.print(Text(indent + text, style="dim"), soft_wrap=True, emoji=False)
+    if not (draw and case.get("weights")):
+        return False
+    color = console.color_system is not None and not console.no_color
+    for line in failures.heatmap_lines(case["weights"], color, lang):
+        console.print(Text.assemble(indent, *line), soft_wrap=True, emoji=False)
+    return True
+
+
 @translate_errors
 def hint_command(
     name: Optional[str] = typer.Argument(None, help="Kata (default: this workspace's, else the last started)."),
@@ -203,10 +225,13 @@ def hint_command(
     language = resolve_lang(lang)
 
     kata = katas.default_kata(name, Path.cwd())
-    number, text = katas.next_hint(kata, language)
+    hint = katas.take_hint(kata, language)
+    number, text = hint.number, hint.text
+    if hint.check:
+        console.print(t("hint_for_check", language, check=f"[bold]{escape(hint.check)}[/]"), soft_wrap=True, emoji=False)
     head = f"[bold]{t('hint_head', language, number=number, total=len(kata.hints))}[/]"
     console.print(t("hint_line", language, head=head, kata=kata.name, text=escape(text)), soft_wrap=True)
-    if number == len(kata.hints):
+    if hint.all_seen:
         console.print(t("last_hint", language, command=f"[bold]attnquiz solution {kata.name} --give-up[/]"))
 
 

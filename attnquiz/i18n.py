@@ -202,6 +202,26 @@ MESSAGES: dict[str, dict[str, str]] = {
     "kata_new": {"en": "new", "zh": "未开始"},
     "kata_attempted": {"en": "attempted", "zh": "未通过"},
     "kata_passed": {"en": "passed", "zh": "已通过"},
+    # A failed check's case (attnquiz/failures.py) and the hint that answers it.
+    "case_inputs": {"en": "inputs: {items}", "zh": "输入：{items}"},
+    "case_checked": {"en": "checked: {what}, shape {shape} {dtype}", "zh": "比较：{what}，形状 {shape} {dtype}"},
+    "case_shape_differs": {"en": "checked: {what}: your shape {got}, expected {shape}", "zh": "比较：{what}：你的形状是 {got}，应为 {shape}"},
+    "case_dtype_differs": {"en": "checked: {what}: your dtype {got}, expected {expected}", "zh": "比较：{what}：你的 dtype 是 {got}，应为 {expected}"},
+    "case_worst": {"en": "worst at {index}: got {got}, expected {expected}", "zh": "差异最大处 {index}：你的值 {got}，应为 {expected}"},
+    "heat_yours": {"en": "your weights", "zh": "你的权重"},
+    "heat_reference": {"en": "reference", "zh": "参考权重"},
+    "heat_legend_color": {
+        "en": "rows = queries, columns = keys; blank = exactly 0, !! = NaN\npurple → yellow = more weight; × = 0 in only one of the two",
+        "zh": "行 = 查询，列 = 键；空白 = 恰好为 0，!! = NaN\n紫色 → 黄色 = 权重越来越大；× = 只有一边为 0",
+    },
+    "heat_legend_digits": {
+        "en": "rows = queries, columns = keys; · = exactly 0, ! = NaN\ndigit = weight × 10, rounded down (0: under 0.1 but not 0)",
+        "zh": "行 = 查询，列 = 键；· = 恰好为 0，! = NaN\n数字 = 权重 × 10 向下取整（0：小于 0.1 但不为 0）",
+    },
+    "hint_for_check": {
+        "en": "Your last grading failed {check} first; this hint is about it.",
+        "zh": "上次评测最先失败的检查是 {check}，这条提示正是针对它的。",
+    },
     "streak": {
         "en": "Streak: {current} day(s) in a row (longest {longest}).",
         "zh": "连续练习：{current} 天（最长 {longest} 天）。",

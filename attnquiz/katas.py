@@ -44,6 +44,7 @@ class Kata:
     requires: tuple[str, ...] = ()  # katas that come before this one on the ladder (advice, not a lock)
     zh: dict[str, Any] = field(default_factory=dict)  # Chinese texts: title, description, hints
     checks: dict[str, dict[str, str]] = field(default_factory=dict)  # hidden check -> {en, zh}: what it verifies
+    hint_checks: tuple[tuple[str, ...], ...] = ()  # per hint: the hidden checks it addresses (may be none)
 
     def text(self, what: str, lang: str) -> str:
         """The title or description in LANG (English where no translation exists)."""
@@ -62,6 +63,10 @@ class Kata:
             return entry.get(lang) or entry.get("en", "")
         key = f"check_{name}"
         return t(key, lang) if key in MESSAGES else ""
+
+    def hints_for(self, check: str) -> list[int]:
+        """1-based numbers of the hints that name CHECK, in order."""
+        return [n for n, checks in enumerate(self.hint_checks, start=1) if check in checks]
 
     @property
     def hidden_suite(self) -> Path:
@@ -151,8 +156,9 @@ def load_kata(name: str) -> Kata:
                 "hints": tuple(_zh(h) for h in data["hints"]),
             },
             checks={str(k): {"en": _en(v), "zh": _zh(v) or _en(v)} for k, v in (data.get("checks") or {}).items()},
+            hint_checks=tuple(_checks(h) for h in data["hints"]),
         )
-    except (KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
         raise UsageError(Text("err_manifest", path=str(manifest), detail=repr(exc))) from None
 
 
@@ -163,6 +169,16 @@ def _en(value: Any) -> str:
 
 def _zh(value: Any) -> Optional[str]:
     return str(value["zh"]).strip() if isinstance(value, dict) and value.get("zh") else None
+
+
+def _checks(hint: Any) -> tuple[str, ...]:
+    """A hint's `checks:` (the hidden checks it addresses), a list of check names."""
+    checks = hint.get("checks") if isinstance(hint, dict) else None
+    if checks is None:
+        return ()
+    if not isinstance(checks, list) or not all(isinstance(c, str) and c for c in checks):
+        raise ValueError(f"a hint's checks must be a list of check names, got {checks!r}")
+    return tuple(checks)
 
 
 def load_mistakes(folder: Path) -> list[Mistake]:
@@ -356,13 +372,20 @@ def mark_started(name: str, workspace: Path) -> None:
 
 
 def record_attempt(
-    name: str, passed: bool, checks_passed: int, checks_total: int, duration_s: float, when: Optional[datetime] = None
+    name: str,
+    passed: bool,
+    checks_passed: int,
+    checks_total: int,
+    duration_s: float,
+    when: Optional[datetime] = None,
+    failed_checks: Optional[list[str]] = None,
 ) -> None:
-    """Record one graded attempt and that the kata was started and is the last one."""
+    """Record one graded attempt (with the checks it failed, for `attnquiz hint`) and that the kata
+    was started and is the last one."""
     from attnquiz import schedule
 
     with _store() as store:
-        store.record_kata_attempt(name, passed, checks_passed, checks_total, duration_s, when)
+        store.record_kata_attempt(name, passed, checks_passed, checks_total, duration_s, when, failed_checks)
         store.mark_kata_started(name, when or schedule.now())
 
 
@@ -372,11 +395,51 @@ def attempts(name: str) -> list[Any]:
         return list(store.kata_attempts(name))
 
 
-def next_hint(kata: Kata, lang: str = "en") -> tuple[int, str]:
-    """(1-based number, text) of the next hint; after the last one, the last one again."""
+@dataclass(frozen=True)
+class Hint:
+    """The hint `attnquiz hint` shows, and why."""
+
+    number: int  # 1-based
+    text: str
+    check: Optional[str]  # the last grading's first failing check, when this hint addresses it
+    all_seen: bool  # every hint of the kata has now been shown
+
+
+def choose_hint(kata: Kata, seen: frozenset[int], failed: Optional[list[str]]) -> tuple[int, Optional[str]]:
+    """(number, addressed check): for the first check the last grading FAILED, the first hint naming
+    it not yet SEEN; else the next hint in order; once all are seen, the last one naming that check,
+    else the last hint."""
+    first = failed[0] if failed else None
+    matching = kata.hints_for(first) if first else []
+    fresh = [n for n in matching if n not in seen]
+    if fresh:
+        return fresh[0], first
+    unseen = [n for n in range(1, len(kata.hints) + 1) if n not in seen]
+    if unseen:
+        return unseen[0], first if unseen[0] in matching else None
+    return (matching[-1], first) if matching else (len(kata.hints), None)
+
+
+def take_hint(kata: Kata, lang: str = "en") -> Hint:
+    """Choose a hint (see choose_hint), count it as seen, and return it in LANG."""
+    chosen: list[tuple[int, Optional[str], bool]] = []
+
+    def choose(seen: frozenset[int]) -> int:
+        number, check = choose_hint(kata, seen, failed)
+        chosen.append((number, check, set(range(1, len(kata.hints) + 1)) <= seen | {number}))
+        return number
+
     with _store() as store:
-        shown = store.next_hint(kata.name, len(kata.hints))
-    return shown, kata.hint(shown, lang)
+        failed = store.last_failed_checks(kata.name)
+        store.take_hint(kata.name, choose)
+    number, check, all_seen = chosen[-1]  # the choice that committed (a busy retry chooses again)
+    return Hint(number, kata.hint(number, lang), check, all_seen)
+
+
+def next_hint(kata: Kata, lang: str = "en") -> tuple[int, str]:
+    """(1-based number, text) of the hint `attnquiz hint` shows now (see take_hint)."""
+    hint = take_hint(kata, lang)
+    return hint.number, hint.text
 
 
 def status(name: str) -> str:

@@ -14,11 +14,12 @@ no longer in the bank are simply ignored by the readers.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple, TypeVar
+from typing import Callable, Iterable, NamedTuple, Sequence, TypeVar
 
 from attnquiz import schedule
 from attnquiz.errors import AttnquizError
@@ -92,6 +93,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             gave_up_at TEXT
         )""",
         "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+    (
+        # What `attnquiz hint` needs to answer the last grading: the checks it failed, in the
+        # suite's order (JSON list; NULL for attempts graded before), and which hints were shown
+        # (JSON list of 1-based numbers; NULL: the first hints_shown, as counted before).
+        "ALTER TABLE kata_attempts ADD COLUMN failed_checks TEXT",
+        "ALTER TABLE kata_state ADD COLUMN hints_seen TEXT",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -392,16 +400,31 @@ class Store:
         checks_total: int,
         seconds: float,
         at: datetime | None = None,
+        failed_checks: Sequence[str] | None = None,
     ) -> None:
-        """Store one graded kata attempt, committed at once."""
+        """Store one graded kata attempt, committed at once; FAILED_CHECKS (the checks that did not
+        pass, in the suite's order) let `attnquiz hint` answer the first of them."""
         moment = at or schedule.now()
+        failed = json.dumps([str(c) for c in failed_checks]) if failed_checks is not None else None
         self._write(
             lambda conn: conn.execute(
-                "INSERT INTO kata_attempts (kata, attempted_at, passed, checks_passed, checks_total, seconds)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (kata, to_text(moment), int(passed), int(checks_passed), int(checks_total), float(seconds)),
+                "INSERT INTO kata_attempts (kata, attempted_at, passed, checks_passed, checks_total, seconds, failed_checks)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (kata, to_text(moment), int(passed), int(checks_passed), int(checks_total), float(seconds), failed),
             )
         )
+
+    def last_failed_checks(self, kata: str) -> list[str] | None:
+        """The checks the kata's latest graded attempt failed, in order ([] when it passed); None when
+        it was never graded, or graded by an attnquiz that did not keep them."""
+        rows = self._read("SELECT failed_checks FROM kata_attempts WHERE kata = ? ORDER BY id DESC LIMIT 1", (kata,))
+        if not rows or rows[0][0] is None:
+            return None
+        try:
+            checks = json.loads(rows[0][0])
+        except ValueError:
+            return None
+        return [c for c in checks if isinstance(c, str)] if isinstance(checks, list) else None
 
     def kata_attempts(self, kata: str | None = None) -> list[KataAttempt]:
         sql = "SELECT kata, attempted_at, passed, checks_passed, checks_total, seconds FROM kata_attempts"
@@ -430,12 +453,24 @@ class Store:
         self._write(work)
 
     def next_hint(self, kata: str, hints: int) -> int:
-        """Count one more hint seen (at most `hints`) in one transaction; returns its 1-based number."""
+        """Show the first hint not seen yet (the last one once all are) in one transaction; returns its 1-based number."""
+        return self.take_hint(kata, lambda seen: next((n for n in range(1, hints + 1) if n not in seen), hints))
+
+    def take_hint(self, kata: str, choose: Callable[[frozenset[int]], int]) -> int:
+        """Mark the hint CHOOSE picks from the ones already seen as seen, in one transaction (two
+        terminals asking at once each get their own); returns its 1-based number."""
 
         def work(conn: sqlite3.Connection) -> int:
             conn.execute("INSERT INTO kata_state (kata) VALUES (?) ON CONFLICT(kata) DO NOTHING", (kata,))
-            conn.execute("UPDATE kata_state SET hints_shown = MIN(hints_shown + 1, ?) WHERE kata = ?", (hints, kata))
-            return int(conn.execute("SELECT hints_shown FROM kata_state WHERE kata = ?", (kata,)).fetchone()[0])
+            shown, listed = conn.execute("SELECT hints_shown, hints_seen FROM kata_state WHERE kata = ?", (kata,)).fetchone()
+            seen = _hints_seen(int(shown), listed)
+            number = int(choose(seen))
+            seen = seen | {number}
+            conn.execute(
+                "UPDATE kata_state SET hints_shown = ?, hints_seen = ? WHERE kata = ?",
+                (len(seen), json.dumps(sorted(seen)), kata),
+            )
+            return number
 
         return self._write(work)
 
@@ -502,6 +537,18 @@ def record_kata_attempt(
     """For `attnquiz grade`: open the store, write one attempt, close. Raises StoreError if unusable."""
     with Store.open() as store:
         store.record_kata_attempt(kata, passed, checks_passed, checks_total, seconds, at)
+
+
+def _hints_seen(shown: int, listed: str | None) -> frozenset[int]:
+    """The hints seen: the list kept since schema 4 while it agrees with the count, else (a
+    database from before, or a count reset without the list) the first SHOWN, as counted then."""
+    try:
+        numbers = json.loads(listed) if listed else None
+    except ValueError:
+        numbers = None
+    if isinstance(numbers, list) and all(type(n) is int and n > 0 for n in numbers) and len(set(numbers)) == shown:
+        return frozenset(numbers)
+    return frozenset(range(1, shown + 1))
 
 
 def _check_header(path: Path) -> None:

@@ -133,6 +133,16 @@ def test_every_bound_has_a_naive_mistake_it_catches(name):
     assert set(bounds) <= named, f"{name}: no naive mistake for {set(bounds) - named}"
 
 
+@pytest.mark.parametrize("name", KATAS)
+def test_hints_name_only_checks_of_the_hidden_suite(name):
+    """A hint's `checks:` are what `attnquiz hint` matches the last grading's first failing check against."""
+    kata = katas.load_kata(name)
+    assert len(kata.hint_checks) == len(kata.hints)
+    known = set(grader.expected_checks(kata))
+    for number, checks in enumerate(kata.hint_checks, start=1):
+        assert set(checks) <= known, f"{name}: hint {number} names checks that do not exist: {set(checks) - known}"
+
+
 def test_the_ladder_lists_every_kata_after_the_ones_it_requires():
     ladder = katas.list_katas()
     assert sorted(k.name for k in ladder) == sorted(KATAS)

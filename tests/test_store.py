@@ -78,7 +78,7 @@ def test_an_old_schema_is_migrated_and_keeps_its_data(_isolated_home):
     conn.commit()
     conn.close()
     with Store.open() as store:
-        assert store.version == SCHEMA_VERSION == 3
+        assert store.version == SCHEMA_VERSION == 4
         assert sorted(a.question_id for a in store.answers()) == ["q", "r"]
         assert [a.session_id for a in store.answers("r")] == [None], "a dangling session id is detached"
         assert [s.id for s in store.sessions()] == [3]
@@ -86,6 +86,53 @@ def test_an_old_schema_is_migrated_and_keeps_its_data(_isolated_home):
         assert len(store.kata_attempts()) == 1
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_v3_database_upgrades_to_v4_and_keeps_its_kata_progress(_isolated_home):
+    """Schema 4 adds what `attnquiz hint` reads: the checks an attempt failed and which hints were shown."""
+    path = _isolated_home / "progress.sqlite3"
+    _isolated_home.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    for step in MIGRATIONS[:3]:
+        for statement in step:
+            conn.execute(statement)
+    conn.execute(
+        "INSERT INTO kata_attempts (kata, attempted_at, passed, checks_passed, checks_total, seconds) VALUES ('attention', ?, 0, 5, 12, 2.0)",
+        (store_mod.to_text(T0),),
+    )
+    conn.execute("INSERT INTO kata_state (kata, started_at, workspace, hints_shown) VALUES ('attention', ?, '/w/a', 2)", (store_mod.to_text(T0),))
+    conn.execute("INSERT INTO settings (key, value) VALUES ('last_kata', 'attention')")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    offered: list[frozenset[int]] = []
+
+    def pick(number: int):
+        return lambda seen: offered.append(seen) or number
+
+    with Store.open() as store:
+        assert store.version == SCHEMA_VERSION == 4
+        [old] = store.kata_attempts("attention")
+        assert (old.passed, old.checks_passed, old.checks_total) == (False, 5, 12)
+        assert store.last_failed_checks("attention") is None, "graded before schema 4: not known"
+        state = store.kata_states()["attention"]
+        assert (state.hints_shown, state.workspace, store.last_kata()) == (2, "/w/a", "attention")
+        assert store.take_hint("attention", pick(4)) == 4
+        assert offered[-1] == {1, 2}, "the hints counted before schema 4 are the first ones"
+        assert store.take_hint("attention", pick(3)) == 3 and offered[-1] == {1, 2, 4}
+        assert store.kata_states()["attention"].hints_shown == 4
+        store.record_kata_attempt("attention", False, 9, 12, 1.0, at=T0, failed_checks=["mask_2d", "gradients"])
+        assert store.last_failed_checks("attention") == ["mask_2d", "gradients"]
+        store.record_kata_attempt("attention", True, 12, 12, 1.0, at=T0, failed_checks=[])
+        assert store.last_failed_checks("attention") == []
+        assert store.last_failed_checks("multihead") is None
+    with sqlite3.connect(path) as db:  # another command restarts the count without knowing the list
+        db.execute("UPDATE kata_state SET hints_shown = 0 WHERE kata = 'attention'")
+    with Store.open() as store:
+        store.take_hint("attention", pick(1))
+        assert offered[-1] == frozenset(), "a list that disagrees with the count is not trusted"
+    with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 

@@ -54,6 +54,7 @@ class Check:
     name: str
     status: str  # passed | failed | error | timeout
     message: str = ""  # English; an attnquiz.i18n.Text when the grader wrote it (shown in --lang)
+    case: Optional[dict[str, Any]] = None  # a failed check's smallest failing case (see parse_case)
 
     @property
     def passed(self) -> bool:
@@ -109,7 +110,10 @@ class GradeResult:
         return {
             "kata": self.kata,
             "passed": self.passed,
-            "checks": [{"name": c.name, "status": c.status, "message": c.message} for c in self.checks],
+            "checks": [
+                {"name": c.name, "status": c.status, "message": c.message, **({"case": c.case} if c.case else {})}
+                for c in self.checks
+            ],
             "diagnosis": [
                 {"mistake": d.mistake, "title": d.title, "fix": d.fix, "match": "full" if d.full else "partial"}
                 for d in self.diagnosis
@@ -521,6 +525,9 @@ def parse_report(data: bytes, token: str, overflow: bool = False) -> Report:
             rep["running"] = check
         elif kind == "check" and isinstance(check, str) and rec.get("status") in _STATUSES:
             rep["checks"].setdefault(check, (rec["status"], _text(rec, sanitize(str(rec.get("message", ""))))))
+            case = parse_case(rec.get("case")) if rec["status"] == "failed" else None
+            if case:
+                rep.setdefault("cases", {}).setdefault(check, case)
             rep["running"] = None
         elif kind == "forbidden":
             rep.setdefault("forbidden", []).append(_text(rec, sanitize(str(rec.get("message", "")), 300), 300))
@@ -540,6 +547,79 @@ def parse_report(data: bytes, token: str, overflow: bool = False) -> Report:
     return report
 
 
+CASE_INPUTS = 8
+CASE_DIMS = 8
+HEAT_SIDE = 12
+
+
+def parse_case(raw: Any) -> Optional[dict[str, Any]]:
+    """A failed check's case as the judge reported it, rebuilt field by field from what has the
+    expected shape (bounded sizes, numbers that are numbers, texts without control characters);
+    anything else is left out. None when nothing usable remains."""
+    if not isinstance(raw, dict):
+        return None
+    case: dict[str, Any] = {}
+    inputs = []
+    for item in raw["inputs"] if isinstance(raw.get("inputs"), list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue
+        entry: dict[str, Any] = {"name": sanitize(item["name"], 40)}
+        shape = _dims(item.get("shape"))
+        if shape is not None:
+            entry["shape"] = shape
+            entry["dtype"] = sanitize(str(item.get("dtype") or ""), 20)
+        elif isinstance(item.get("value"), str):
+            entry["value"] = sanitize(item["value"], 60)
+        else:
+            continue
+        inputs.append(entry)
+        if len(inputs) == CASE_INPUTS:
+            break
+    if inputs:
+        case["inputs"] = inputs
+    for key, limit in (("what", 200), ("dtype", 20), ("expected_dtype", 20), ("against", 60)):
+        if isinstance(raw.get(key), str):
+            case[key] = sanitize(raw[key], limit)
+    for key in ("shape", "got_shape", "index"):
+        dims = _dims(raw.get(key))
+        if dims is not None:
+            case[key] = dims
+    for key in ("got", "expected"):
+        value = raw.get(key)
+        if (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)) or value in ("nan", "inf", "-inf"):
+            case[key] = value
+    weights = raw.get("weights")
+    if isinstance(weights, dict):
+        sides = {side: _heat_side(weights.get(side)) for side in ("yours", "reference")}
+        if all(sides.values()):
+            case["weights"] = sides
+    return case or None
+
+
+def _dims(value: Any) -> Optional[list[int]]:
+    if isinstance(value, list) and len(value) <= CASE_DIMS and all(type(d) is int and 0 <= d < 1 << 40 for d in value):
+        return list(value)
+    return None
+
+
+def _heat_side(raw: Any) -> Optional[dict[str, Any]]:
+    """One drawn weight matrix: at most HEAT_SIDE x HEAT_SIDE numbers (None: not finite), where it sits."""
+    if not isinstance(raw, dict):
+        return None
+    values = raw.get("values")
+    if not (isinstance(values, list) and 0 < len(values) <= HEAT_SIDE and all(isinstance(r, list) for r in values)):
+        return None
+    width = len(values[0])
+    ok = lambda x: x is None or (isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x))  # noqa: E731
+    if not (0 < width <= HEAT_SIDE and all(len(r) == width and all(ok(x) for x in r) for r in values)):
+        return None
+    at, sizes = _dims(raw.get("at")), [raw.get(k) for k in ("rows", "cols", "row0", "col0")]
+    if at is None or not all(type(n) is int and 0 <= n < 1 << 40 for n in sizes):
+        return None
+    rows, cols, row0, col0 = sizes
+    return {"at": at, "rows": rows, "cols": cols, "row0": row0, "col0": col0, "values": [[None if x is None else float(x) for x in r] for r in values]}
+
+
 def _judged_checks(
     rep: dict[str, Any], tests: list[str], outcome: JudgeOutcome, timeout: float, malformed: str = ""
 ) -> list[Check]:
@@ -547,11 +627,12 @@ def _judged_checks(
     if malformed:
         return [Check(name, "error", Text("grading_failed", reason=malformed)) for name in (LOAD_CHECK, *tests, TAMPER_CHECK)]
     seen: dict[str, tuple[str, str]] = rep.get("checks", {})
+    cases: dict[str, dict[str, Any]] = rep.get("cases", {})
     checks = []
     for name in (LOAD_CHECK, *tests, TAMPER_CHECK):
         if name in seen and (name != TAMPER_CHECK or rep.get("done")):
             status, message = seen[name]
-            checks.append(Check(name, status, message))
+            checks.append(Check(name, status, message, cases.get(name)))
         elif outcome.timed_out or any(status == "timeout" for status, _ in seen.values()):
             limit = f"{timeout:g}"
             msg = Text("too_long", limit=limit) if rep.get("running") == name else Text("limit_reached", limit=limit)

@@ -4,7 +4,9 @@ Every hidden test takes `sol` (a proxy to the learner's module in the sandboxed 
 parametrized over the candidates of this run), `ref` (the reference module, here in the judge)
 and `h` (comparisons in float64 with per-dtype tolerances, and the requests a plain call cannot
 express: gradients, forward hooks, isinstance). Results stream to the report as soon as they are
-known, so a grading stopped at its time limit still tells which checks finished.
+known, so a grading stopped at its time limit still tells which checks finished. A failed check
+carries its case (`h.case`: the inputs, where the comparison is worst, the weights to draw), so
+the learner sees the smallest failing input rather than only a number.
 """
 
 from __future__ import annotations
@@ -69,21 +71,43 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
             message = message_of(exc)
             STATE.candidates[cid].failed = True
             STATE.candidates[cid].failed_checks.append(name)
+        extra = {}
+        if status == "failed":
+            case = case_record(getattr(item, "funcargs", {}).get("h"), call.excinfo.value)
+            extra = {"case": case} if case else {}
         assert STATE.reporter is not None
-        STATE.reporter.write(kind="check", cand=cid, check=name, status=status, message=message)
+        STATE.reporter.write(kind="check", cand=cid, check=name, status=status, message=message, **extra)
     return report
 
 
-def _fail(key: str, **args: Any) -> AssertionError:
-    """A failed comparison whose message is an i18n Text: English in the report and --json,
-    shown in the learner's language by the CLI (WHAT labels stay as the suite wrote them)."""
-    return AssertionError(Text(key, **args))
+class Mismatch(AssertionError):
+    """A failed comparison of `h`, with where it is worst: the case block of the check shows it.
+    Its message is an i18n Text: English in the report and --json, shown in the learner's
+    language by the CLI (WHAT labels stay as the suite wrote them)."""
+
+    def __init__(self, message: str, detail: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def _fail(key: str, detail: dict[str, Any], **args: Any) -> Mismatch:
+    return Mismatch(Text(key, **args), detail)
 
 
 class Helpers:
     """The `h` fixture: comparisons against the float64 reference, and worker requests."""
 
     TOLERANCES = {"float64": (1e-7, 1e-9), "float32": (1e-4, 1e-5), "bfloat16": (3e-2, 3e-2), "float16": (1e-2, 1e-3)}
+
+    def __init__(self) -> None:
+        self.current: Optional[dict[str, Any]] = None
+
+    def case(self, weights: Optional[tuple[Any, Any]] = None, **inputs: Any) -> None:
+        """Name the case the next calls check: its INPUTS (tensors show as shape and dtype, small
+        values as they are) and, for attention, WEIGHTS = (the learner's, the reference's) to draw
+        side by side. A failure from here on shows this case under the check's ✗ line, so call it
+        again for each case of a loop, smallest case first (the first failing one is shown)."""
+        self.current = {"inputs": inputs, "weights": weights}
 
     def tensor(self, actual: Any, what: str) -> torch.Tensor:
         if not isinstance(actual, torch.Tensor):
@@ -95,39 +119,48 @@ class Helpers:
         """Same shape, (dtype,) no NaN, and close to EXPECTED within the dtype's tolerance; AGAINST
         names what EXPECTED is in the message (a property check compares with something else)."""
         actual = self.tensor(actual, what)
+        detail = {"what": what[:200], "shape": list(expected.shape), "dtype": _dtype(actual), "against": against[:60]}
         if tuple(actual.shape) != tuple(expected.shape):
-            raise _fail("wrong_shape", what=what, got=str(tuple(actual.shape)), expected=str(tuple(expected.shape)))
+            detail["got_shape"] = list(actual.shape)
+            raise _fail("wrong_shape", detail, what=what, got=str(tuple(actual.shape)), expected=str(tuple(expected.shape)))
         if dtype is not None and actual.dtype != dtype:
-            raise _fail("wrong_dtype_keep", what=what, got=str(actual.dtype), expected=str(dtype))
+            detail["expected_dtype"] = _dtype(torch.empty(0, dtype=dtype))
+            raise _fail("wrong_dtype_keep", detail, what=what, got=str(actual.dtype), expected=str(dtype))
         against = Text("the_reference") if against == "the reference" else against
         a = actual.detach().to(torch.float64)
         e = expected.detach().to(torch.float64)
         nan = torch.isnan(a) & ~torch.isnan(e)
         if bool(nan.any()):
             idx = tuple(int(i) for i in nan.nonzero()[0])
-            raise _fail("nan_at", what=what, index=str(idx), against=against)
+            detail.update(index=list(idx), got=_number(a[idx]), expected=_number(e[idx]))
+            raise _fail("nan_at", detail, what=what, index=str(idx), against=against)
         rtol, atol = self.TOLERANCES.get(str(actual.dtype).replace("torch.", ""), (1e-4, 1e-5))
         if not torch.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
             same = (a == e) | (torch.isnan(a) & torch.isnan(e))  # equal infinities differ by nothing
             diff = torch.where(same, torch.zeros_like(a), (a - e).abs()).nan_to_num(nan=float("inf"), posinf=float("inf"))
             flat = int(diff.argmax())
             idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), diff.shape))
+            detail.update(index=list(idx), got=_number(a[idx]), expected=_number(e[idx]))
             raise _fail(
-                "differs_by", what=what, against=against, diff=f"{float(diff.max()):.3g}", index=str(idx),
+                "differs_by", detail, what=what, against=against, diff=f"{float(diff.max()):.3g}", index=str(idx),
                 got=f"{float(a[idx]):.4g}", expected=f"{float(e[idx]):.4g}",
             )  # fmt: skip
 
     def equal(self, actual: Any, expected: torch.Tensor, what: str) -> None:
         """Exactly equal integer tensors (token ids)."""
         actual = self.tensor(actual, what)
+        detail = {"what": what[:200], "shape": list(expected.shape), "dtype": _dtype(actual), "against": "the reference"}
         if tuple(actual.shape) != tuple(expected.shape):
-            raise _fail("wrong_shape", what=what, got=str(tuple(actual.shape)), expected=str(tuple(expected.shape)))
+            detail["got_shape"] = list(actual.shape)
+            raise _fail("wrong_shape", detail, what=what, got=str(tuple(actual.shape)), expected=str(tuple(expected.shape)))
         if actual.dtype != expected.dtype:
-            raise _fail("wrong_dtype", what=what, got=str(actual.dtype), expected=str(expected.dtype))
+            detail["expected_dtype"] = _dtype(expected)
+            raise _fail("wrong_dtype", detail, what=what, got=str(actual.dtype), expected=str(expected.dtype))
         diff = (actual != expected).nonzero()
         if len(diff):
             idx = tuple(int(i) for i in diff[0])
-            raise _fail("differs_at", what=what, index=str(idx), got=str(int(actual[idx])), expected=str(int(expected[idx])))
+            detail.update(index=list(idx), got=int(actual[idx]), expected=int(expected[idx]))
+            raise _fail("differs_at", detail, what=what, index=str(idx), got=str(int(actual[idx])), expected=str(int(expected[idx])))
 
     # --- requests a plain call cannot express -------------------------------------------------
 
@@ -211,6 +244,83 @@ class Helpers:
         if not isinstance(obj, Remote):
             return False
         return client_of(obj).request("isinstance", obj=ref_of(obj), cls=dotted) is True
+
+
+# --- the case of a failed check -------------------------------------------------------------------
+
+CASE_INPUTS = 8  # inputs named in a case block
+HEAT_SIDE = 12  # the drawn weights are at most HEAT_SIDE x HEAT_SIDE
+
+
+def case_record(helpers: Any, exc: BaseException) -> Optional[dict[str, Any]]:
+    """What the report says about a failed check's case (bounded, plain data): the inputs the suite
+    named with `h.case`, where the failed comparison is worst, and the two weight matrices to draw.
+    None when there is nothing to say; never raises (the report must be written)."""
+    try:
+        record: dict[str, Any] = {}
+        current = helpers.current if isinstance(helpers, Helpers) else None
+        if current:
+            record["inputs"] = [_describe(str(n)[:40], v) for n, v in list(current["inputs"].items())[:CASE_INPUTS]]
+            weights = current.get("weights")
+            if isinstance(weights, tuple) and len(weights) == 2:
+                heat = _heat(*weights)
+                if heat:
+                    record["weights"] = heat
+        if isinstance(exc, Mismatch):
+            record.update(exc.detail)
+        return record or None
+    except Exception:  # noqa: BLE001 - a case is a courtesy; the verdict stands without it
+        return None
+
+
+def _dtype(t: torch.Tensor) -> str:
+    return str(t.dtype).replace("torch.", "")
+
+
+def _number(x: Any) -> Any:
+    """A float for JSON: finite ones as they are (4 significant digits), others by name."""
+    value = float(x)
+    if value != value:
+        return "nan"
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    return float(f"{value:.4g}")
+
+
+def _describe(name: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, torch.Tensor):
+        return {"name": name, "shape": list(value.shape), "dtype": _dtype(value)}
+    if isinstance(value, Remote):
+        return {"name": name, "value": value.remote_type[:60]}
+    if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= 60):
+        return {"name": name, "value": repr(value)}
+    return {"name": name, "value": type(value).__name__[:60]}
+
+
+def _heat(got: Any, expected: Any) -> Optional[dict[str, Any]]:
+    """One (query x key) slice of each weight tensor, at most HEAT_SIDE square: the slice and window
+    where the two differ most when their shapes agree, else the first slice's top-left corner."""
+    if not (isinstance(got, torch.Tensor) and isinstance(expected, torch.Tensor) and got.dim() >= 2 and expected.dim() >= 2):
+        return None
+    g, e = got.detach().to(torch.float64), expected.detach().to(torch.float64)
+    if g.shape == e.shape and g.numel():
+        diff = (g - e).abs().nan_to_num(nan=float("inf"), posinf=float("inf"))
+        worst = [int(i) for i in torch.unravel_index(diff.argmax(), diff.shape)]
+        at_g = at_e = worst
+    else:
+        at_g, at_e = [0] * g.dim(), [0] * e.dim()
+    return {"yours": _window(g, at_g), "reference": _window(e, at_e)}
+
+
+def _window(t: torch.Tensor, at: list[int]) -> dict[str, Any]:
+    lead = tuple(at[:-2])
+    m = t[lead] if lead else t
+    rows, cols = m.shape
+    r0 = max(0, min(at[-2] - HEAT_SIDE // 2, rows - HEAT_SIDE))
+    c0 = max(0, min(at[-1] - HEAT_SIDE // 2, cols - HEAT_SIDE))
+    block = m[r0 : r0 + HEAT_SIDE, c0 : c0 + HEAT_SIDE]
+    values = [[float(f"{x:.3g}") if x == x and abs(x) != float("inf") else None for x in row] for row in block.tolist()]
+    return {"at": list(lead), "rows": rows, "cols": cols, "row0": r0, "col0": c0, "values": values}
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Hidden suite for the causal kata (fixtures: sol, ref, h — see katas/attention/test_hidden.py).
 
 `sol` is a proxy to the learner's module in the sandboxed worker: calls send copies of the
-arguments and return tensors. Inputs are seeded; the reference runs in float64.
+arguments and return tensors. Inputs are seeded; the reference runs in float64. Every check here
+is a causal one: `h.case` names the inputs and the two weight tensors a failure draws.
 """
 
 import torch
@@ -20,14 +21,15 @@ def _pad(rows):
 def _check(sol, ref, h, q, k, v, pad=None, label=""):
     out, w = sol.causal_attention(q, k, v, pad)
     r_out, r_w = ref.causal_attention(q.double(), k.double(), v.double(), pad)
+    h.case(q=q, k=k, v=v, key_padding_mask=pad, weights=(w, r_w))
     h.close(w, r_w, f"weights{label}", dtype=q.dtype)
     h.close(out, r_out, f"output{label}", dtype=q.dtype)
 
 
 def test_shapes(sol, ref, h):
     """Batch 1, several heads, L = 1, various widths; output (B, H, L, d), weights (B, H, L, L)."""
-    for i, (b, heads, length, d) in enumerate([(1, 1, 1, 4), (2, 3, 1, 8), (1, 4, 6, 16), (3, 2, 7, 5), (2, 1, 9, 32)]):
-        q, k, v = _qkv(b, heads, length, d, seed=i)
+    for seed, b, heads, length, d in [(0, 1, 1, 1, 4), (1, 2, 3, 1, 8), (3, 3, 2, 7, 5), (2, 1, 4, 6, 16), (4, 2, 1, 9, 32)]:  # smallest first
+        q, k, v = _qkv(b, heads, length, d, seed=seed)
         _check(sol, ref, h, q, k, v, label=f" for B={b} H={heads} L={length} d={d}")
 
 
@@ -41,6 +43,7 @@ def test_causality(sol, ref, h):
     """Property: changing k and v at positions > t leaves outputs and weights at positions ≤ t unchanged."""
     q, k, v = _qkv(2, 2, 7, 8, seed=11, dtype=torch.float64)
     base_out, base_w = (h.tensor(t, what) for t, what in zip(sol.causal_attention(q, k, v), ("output", "weights")))
+    h.case(q=q, k=k, v=v, weights=(base_w, ref.causal_attention(q, k, v)[1]))
     g = torch.Generator().manual_seed(12)
     for t in (0, 2, 5):
         k2, v2 = k.clone(), v.clone()
@@ -57,9 +60,11 @@ def test_each_query_sees_itself(sol, ref, h):
     """Property: query 0 sees only key 0 (weight 1, output v[0]); for L = 1 the output is v."""
     q, k, v = _qkv(2, 2, 5, 8, seed=13, dtype=torch.float64)
     out, w = sol.causal_attention(q, k, v)
+    h.case(q=q, k=k, v=v, weights=(w, ref.causal_attention(q, k, v)[1]))
     h.close(h.tensor(w, "weights")[:, :, 0, 0], torch.ones(2, 2, dtype=torch.float64), "weight of query 0 on key 0 (a token must see itself)")
     h.close(h.tensor(out, "output")[:, :, 0], v[:, :, 0], "output of query 0 (must equal v[0])")
     q, k, v = _qkv(3, 2, 1, 4, seed=14, dtype=torch.float64)
+    h.case(q=q, k=k, v=v)
     out, _ = sol.causal_attention(q, k, v)
     h.close(out, v, "output for L = 1 (must equal v)")
 
@@ -68,6 +73,7 @@ def test_weights_sum_to_one(sol, ref, h):
     """Property: every query's weights over the keys sum to 1 (no padding)."""
     q, k, v = _qkv(2, 3, 6, 8, seed=15, dtype=torch.float64, scale=2.0)
     _, w = sol.causal_attention(q, k, v)
+    h.case(q=q, k=k, v=v, weights=(w, ref.causal_attention(q, k, v)[1]))
     h.close(h.tensor(w, "weights").sum(-1), torch.ones(2, 3, 6, dtype=torch.float64), "sum of each weight row (over the keys)")
 
 
@@ -86,6 +92,7 @@ def test_left_padding(sol, ref, h):
     q, k, v = _qkv(3, 2, 6, 8, seed=17)
     pad = _pad([[0, 0, 1, 1, 1, 1], [0, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
     out, w = sol.causal_attention(q, k, v, pad)
+    h.case(q=q, k=k, v=v, key_padding_mask=pad, weights=(w, ref.causal_attention(q.double(), k.double(), v.double(), pad)[1]))
     out, w = h.tensor(out, "output"), h.tensor(w, "weights")
     assert not bool(torch.isnan(w).any()), "weights contain NaN for a left-padded query (softmax of all -inf)"
     assert not bool(torch.isnan(out).any()), "output contains NaN for a left-padded query"
@@ -101,6 +108,7 @@ def test_gradients(sol, ref, h):
     g = torch.Generator().manual_seed(19)
     up = torch.randn(2, 2, 5, 4, generator=g, dtype=torch.float64)
     up_w = torch.randn(2, 2, 5, 5, generator=g, dtype=torch.float64)
+    h.case(q=q, k=k, v=v, key_padding_mask=pad)
     got = h.grad(sol.causal_attention, q, k, v, pad, upstream=(up, up_w), wrt=(0, 1, 2))
     assert all(got.tracked), "output is detached from q, k, v: gradients cannot flow"
     qq, kk, vv = (t.clone().requires_grad_(True) for t in (q, k, v))
