@@ -173,6 +173,7 @@ def test_a_pass_in_a_chinese_locale_and_the_json_stays_english(workspace):
     mistake = next(m for m in katas.load_mistakes(katas.load_kata("multihead").path) if m.name == "merge_without_transpose")
     code, report = _grade(ws, home, mistake.apply(REFERENCE), "--lang", "zh")
     assert code == 1 and set(report) == {"kata", "passed", "checks", "diagnosis", "notices", "recorded"}
-    assert all(set(c) == {"name", "status", "message"} for c in report["checks"])
+    assert all({"name", "status", "message"} <= set(c) <= {"name", "status", "message", "case"} for c in report["checks"])
     assert any("differs from the reference by" in c["message"] for c in report["checks"])
+    assert any("case" in c for c in report["checks"] if c["status"] == "failed")
     assert not _has_chinese(json.dumps([report["checks"], report["notices"]], ensure_ascii=False))
