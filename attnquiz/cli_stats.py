@@ -48,7 +48,9 @@ def stats_command(
         from attnquiz.bank import load_bank
 
         bank = load_bank(bank_paths or ())
-        data = stats.compute(store, bank.questions, schedule.now(), kata_names=_kata_names())
+        names = _kata_names()
+        store.adopt_passed_katas(names)  # katas passed before reviews existed get their card
+        data = stats.compute(store, bank.questions, schedule.now(), kata_names=names)
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return
@@ -85,6 +87,8 @@ def _render(data: dict[str, Any], lang: str) -> None:
     from rich.table import Table
 
     from attnquiz.i18n import t
+    from attnquiz.render import when_text
+    from attnquiz.store import from_text
 
     topics = Table(title=t("stats_title", lang), title_justify="left", show_footer=True, box=box.SIMPLE_HEAD)
     total = data["total"]
@@ -109,14 +113,24 @@ def _render(data: dict[str, Any], lang: str) -> None:
 
     if data["katas"]:
         katas = Table(title=t("katas_title", lang), title_justify="left", box=box.SIMPLE_HEAD)
-        for key in ("kata", "status", "attempts", "best", "last_attempt"):
-            katas.add_column(t(key, lang), justify="right" if key in ("attempts", "best") else "left")
+        for key in ("kata", "status", "attempts", "best", "last_attempt", "kata_review", "kata_reviews", "kata_last_rating"):
+            katas.add_column(t(key, lang), justify="right" if key in ("attempts", "best", "kata_reviews") else "left")
         colours = {"new": "dim", "attempted": "yellow", "passed": "green"}
+        now = from_text(data["now"])
+        due_now = 0
         for row in data["katas"]:
             best = "—" if row["best_checks_passed"] is None else f"{row['best_checks_passed']}/{row['checks_total']}"
             status = f"[{colours[row['status']]}]{t('kata_' + row['status'], lang)}[/]"
-            katas.add_row(escape(row["kata"]), status, str(row["attempts"]), best, _local(row["last_attempt"]))
+            review, reviews, rating = "—", "—", "—"
+            if row["review_due"]:
+                due = from_text(row["review_due"])
+                due_now += due <= now
+                review = f"[bold yellow]{when_text(due, now, lang)}[/]" if due <= now else when_text(due, now, lang)
+                reviews, rating = str(row["reviews"]), t("rating_" + row["last_rating"], lang) if row["last_rating"] else "—"
+            katas.add_row(escape(row["kata"]), status, str(row["attempts"]), best, _local(row["last_attempt"]), review, reviews, rating)
         console.print(katas)
+        if due_now:
+            console.print(t("kata_reviews_due", lang, n=due_now), style="yellow")
 
     streak = data["streak"]
     console.print(t("streak", lang, current=streak["current"], longest=streak["longest"]), style="bold")
@@ -127,8 +141,6 @@ def _render(data: dict[str, Any], lang: str) -> None:
         sessions = Table(title=t("sessions_title", lang), title_justify="left", box=box.SIMPLE_HEAD)
         for key in ("started", "duration", "score"):
             sessions.add_column(t(key, lang), justify="left" if key == "started" else "right")
-        from attnquiz.store import from_text
-
         for row in data["sessions"]:
             minutes = (from_text(row["ended"]) - from_text(row["started"])).total_seconds() / 60
             score = f"{row['right']}/{row['answered']}  {100 * row['right'] / row['answered']:.0f}%"
