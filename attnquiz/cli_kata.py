@@ -186,8 +186,8 @@ def _local_date(moment: datetime) -> str:
 
 
 def _say(text: str, style: str = "") -> None:
-    """One of the review lines: plain text (paths may hold brackets), in the given style."""
-    console.print(text, style=style or None, markup=False, highlight=False, emoji=False, soft_wrap=True)
+    """One of the review lines: plain text (paths may hold brackets), in the given style, wrapped at spaces."""
+    console.print(text, style=style or None, markup=False, highlight=False, emoji=False)
 
 
 def _say_fresh(kata: Kata, ws: Workspace, opened: Optional[KataReview], lang: str) -> None:

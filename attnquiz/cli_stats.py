@@ -87,7 +87,6 @@ def _render(data: dict[str, Any], lang: str) -> None:
     from rich.table import Table
 
     from attnquiz.i18n import t
-    from attnquiz.render import when_text
     from attnquiz.store import from_text
 
     topics = Table(title=t("stats_title", lang), title_justify="left", show_footer=True, box=box.SIMPLE_HEAD)
@@ -113,24 +112,15 @@ def _render(data: dict[str, Any], lang: str) -> None:
 
     if data["katas"]:
         katas = Table(title=t("katas_title", lang), title_justify="left", box=box.SIMPLE_HEAD)
-        for key in ("kata", "status", "attempts", "best", "last_attempt", "kata_review", "kata_reviews", "kata_last_rating"):
-            katas.add_column(t(key, lang), justify="right" if key in ("attempts", "best", "kata_reviews") else "left")
+        for key in ("kata", "status", "attempts", "best", "last_attempt"):
+            katas.add_column(t(key, lang), justify="right" if key in ("attempts", "best") else "left")
         colours = {"new": "dim", "attempted": "yellow", "passed": "green"}
-        now = from_text(data["now"])
-        due_now = 0
         for row in data["katas"]:
             best = "—" if row["best_checks_passed"] is None else f"{row['best_checks_passed']}/{row['checks_total']}"
             status = f"[{colours[row['status']]}]{t('kata_' + row['status'], lang)}[/]"
-            review, reviews, rating = "—", "—", "—"
-            if row["review_due"]:
-                due = from_text(row["review_due"])
-                due_now += due <= now
-                review = f"[bold yellow]{when_text(due, now, lang)}[/]" if due <= now else when_text(due, now, lang)
-                reviews, rating = str(row["reviews"]), t("rating_" + row["last_rating"], lang) if row["last_rating"] else "—"
-            katas.add_row(escape(row["kata"]), status, str(row["attempts"]), best, _local(row["last_attempt"]), review, reviews, rating)
+            katas.add_row(escape(row["kata"]), status, str(row["attempts"]), best, _local(row["last_attempt"]))
         console.print(katas)
-        if due_now:
-            console.print(t("kata_reviews_due", lang, n=due_now), style="yellow")
+        _render_kata_reviews(data, lang)
 
     streak = data["streak"]
     console.print(t("streak", lang, current=streak["current"], longest=streak["longest"]), style="bold")
@@ -149,3 +139,32 @@ def _render(data: dict[str, Any], lang: str) -> None:
     elif not total["seen"]:
         console.print(t("no_progress", lang), style="dim")
     console.print(f"[dim]{t('database', lang)}{t('colon', lang)}{escape(data['database'])}[/]", highlight=False)
+
+
+def _render_kata_reviews(data: dict[str, Any], lang: str) -> None:
+    """The katas that are review cards, soonest due first: when, reviews since the first pass, last rating."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from attnquiz.i18n import t
+    from attnquiz.render import when_text
+    from attnquiz.store import from_text
+
+    rows = sorted((row for row in data["katas"] if row["review_due"]), key=lambda row: row["review_due"])
+    if not rows:
+        return
+    now = from_text(data["now"])
+    table = Table(title=t("kata_reviews_title", lang), title_justify="left", box=box.SIMPLE_HEAD)
+    for key in ("kata", "kata_review", "kata_reviews", "kata_last_rating"):
+        table.add_column(t(key, lang), justify="right" if key == "kata_reviews" else "left", no_wrap=key == "kata")
+    due_now = 0
+    for row in rows:
+        due = from_text(row["review_due"])
+        due_now += due <= now
+        when = f"{when_text(due, now, lang)} · {_local(row['review_due'])}"
+        rating = t("rating_" + row["last_rating"], lang) if row["last_rating"] else "—"
+        table.add_row(escape(row["kata"]), f"[bold yellow]{when}[/]" if due <= now else when, str(row["reviews"]), rating)
+    console.print(table)
+    if due_now:
+        console.print(t("kata_reviews_due", lang, n=due_now), style="yellow")

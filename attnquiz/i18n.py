@@ -122,12 +122,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{kata} 还没有通过，没有可做的复习：这次相当于 --reset，从头开始。",
     },
     "review_first": {
-        "en": "{kata} is now a review card, rated {rating}: it comes back {when} ({date}), then run attnquiz kata {kata} --fresh.",
-        "zh": "{kata} 已加入复习（评分：{rating}）：{when}（{date}）再练，届时运行 attnquiz kata {kata} --fresh。",
+        "en": "{kata} is now a review card ({rating}): due {when}, {date}. Then: attnquiz kata {kata} --fresh",
+        "zh": "{kata} 已加入复习（{rating}）：{when}（{date}）到期，届时运行 attnquiz kata {kata} --fresh",
     },
     "review_rated": {
-        "en": "Review of {kata} rated {rating}: it comes back {when} ({date}).",
-        "zh": "{kata} 的复习评分：{rating}；{when}（{date}）再练。",
+        "en": "Review of {kata} rated {rating}: due again {when}, {date}.",
+        "zh": "{kata} 的复习评分：{rating}；{when}（{date}）再次到期。",
     },
     "review_untouched": {
         "en": "This is the untouched starter, so it rates nothing: the review of {kata} waits for your own code.",
@@ -163,8 +163,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "没有到期的复习，编程练习也都已通过：来答几道题吧。",
     },
     "next_line": {"en": "{text} Run: {command}", "zh": "{text}运行：{command}"},
-    "kata_review": {"en": "Review", "zh": "复习"},
-    "kata_reviews": {"en": "Reviews", "zh": "复习次数"},
+    "kata_reviews_title": {"en": "Kata reviews", "zh": "编程练习复习"},
+    "kata_review": {"en": "Due", "zh": "到期"},
+    "kata_reviews": {"en": "Reviews done", "zh": "已复习次数"},
     "kata_last_rating": {"en": "Last rating", "zh": "上次评分"},
     "kata_reviews_due": {"en": "Kata reviews due now: {n}. See attnquiz next.", "zh": "现在到期的编程练习复习：{n} 个。见 attnquiz next。"},
     "stats_title": {"en": "Progress by topic", "zh": "各主题进度"},
