@@ -441,6 +441,7 @@ def fresh_start(kata: Kata, directory: Optional[Path] = None) -> tuple[Workspace
             directory = recorded
     ws = create_workspace(kata, directory, reset=True)
     with _store() as store:
+        store.adopt_passed_katas([kata.name])  # passed before reviews existed: its card first
         opened = store.open_kata_review(kata.name, schedule.now())
     return ws, opened
 

@@ -156,6 +156,14 @@ def test_early_fresh_says_when_it_is_due_and_still_counts(outside):
     assert report["review"]["rating"] == "good" and report["review"]["first"] is False
 
 
+def test_fresh_on_a_kata_passed_before_reviews_existed_opens_its_review(outside):
+    with Store.open() as store:  # an attempt recorded by an attnquiz without reviews: no card
+        store.record_kata_attempt("multihead", True, 12, 12, 2.0, at=T0)
+    result = cli("kata", "multihead", "--fresh", "--dir", "ws", "--lang", "en", at=T0 + timedelta(days=3), cwd=outside)
+    assert result.returncode == 0 and "Review of multihead" in result.stdout, result.stdout + result.stderr
+    assert next_json(T0 + timedelta(days=3), outside)["command"] == "attnquiz grade multihead"
+
+
 def test_fresh_on_a_kata_that_never_passed_is_a_restart(outside):
     result = cli("kata", "attention", "--fresh", "--dir", "ws", "--lang", "en", at=T0, cwd=outside)
     assert result.returncode == 0, result.stderr
