@@ -62,7 +62,8 @@ def next_command(
 
     from attnquiz.i18n import t
 
-    console.print(t("next_line", language, text=escape(text), command=f"[bold]{escape(step.command)}[/]"), emoji=False)
+    # soft_wrap: one line whatever the width (the terminal folds it), so `attnquiz next | ...` reads one line
+    console.print(t("next_line", language, text=escape(text), command=f"[bold]{escape(step.command)}[/]"), soft_wrap=True, emoji=False)
 
 
 def describe(step: Step, at: datetime, lang: str) -> str:
