@@ -119,6 +119,7 @@ def ask(
             plan = schedule.plan(pool, store.due_dates(), "all" if qid else mode, started, count)
             if not plan.questions:
                 console.print(render.nothing_to_ask(mode, plan.next_due, started, language))
+                cli_next.kata_notice(console, language)
                 return
             if plan.ahead:
                 console.print(render.ahead_notice(plan.next_due, started, language), style="yellow")
@@ -126,6 +127,7 @@ def ask(
         store.begin_session(started)
         _run_session(store, presented(questions, seed), language)
         render.next_reviews(console, store.due_dates(), bank, schedule.now(), language)
+    cli_next.kata_notice(console, language)
 
 
 def _run_session(store: Store, questions: list[Question], language: str) -> None:
@@ -211,10 +213,11 @@ def bank_list(
     console.print(f"{len(rows)} questions, {len({r['topic'] for r in rows})} topics.")
 
 
-from attnquiz import cli_kata, cli_plan, cli_stats  # noqa: E402
+from attnquiz import cli_kata, cli_next, cli_plan, cli_stats  # noqa: E402
 
 cli_kata.register(app)
 cli_stats.register(app)
+cli_next.register(app)
 cli_plan.register(app)
 
 from attnquiz import cli_export  # noqa: E402

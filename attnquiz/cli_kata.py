@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -17,8 +17,11 @@ from attnquiz.cli_common import console, error_text, escape_markup, fail, resolv
 from attnquiz.errors import AttnquizError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from attnquiz.grading import GradeResult
-    from attnquiz.katas import Kata
+    from attnquiz.katas import Kata, Workspace
+    from attnquiz.store import KataRating, KataReview
 
 STATUS_STYLE = {"new": "dim", "started": "yellow", "passed": "green"}
 STATUS_KEY = {"new": "kata_new", "started": "kata_started", "passed": "kata_passed"}  # attnquiz.i18n keys
@@ -53,9 +56,12 @@ def kata_command(
         None, "--dir", help="Workspace folder (default: ./attnquiz-katas/NAME)."
     ),
     reset: bool = typer.Option(False, "--reset", help="Restore the starter file, keeping yours as a .bak-<time> copy."),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Review a passed kata: like --reset, in its last workspace; the next grading rates the review."
+    ),
     lang: Optional[str] = typer.Option(None, "--lang", "-l", help=LANG_HELP),
 ) -> None:
-    """List the coding katas, or create a workspace for one."""
+    """List the coding katas, or create a workspace for one (--fresh: review one that has passed)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -79,9 +85,15 @@ def kata_command(
         console.print(t("katas_start", language, command="[bold]attnquiz kata NAME[/]"))
         return
     kata = katas.load_kata(name)
-    ws = katas.create_workspace(kata, directory, reset=reset)
+    opened = None
+    if fresh:
+        ws, opened = katas.fresh_start(kata, directory)
+    else:
+        ws = katas.create_workspace(kata, directory, reset=reset)
     where = escape(str(ws.path))
-    if ws.backup is not None:
+    if fresh:
+        _say_fresh(kata, ws, opened, language)
+    elif ws.backup is not None:
         console.print(t("ws_restored", language, backup=f"[bold]{escape(str(ws.backup))}[/]"), emoji=False)
     elif ws.created:
         console.print(t("ws_created", language, kata=f"[bold]{kata.name}[/]", where=where), emoji=False)
@@ -118,6 +130,7 @@ def grade_command(
     language = resolve_lang(lang)
 
     kata, target = katas.resolve_target(name, file, Path.cwd())
+    untouched = katas.is_untouched(kata, target)  # read before grading: the file may change meanwhile
     try:
         result = grading.grade(kata, target, timeout=timeout, showcase=sample and not as_json, memory=memory << 20)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGHUP/SIGTERM (GradingInterrupted): child killed
@@ -125,18 +138,22 @@ def grade_command(
         raise typer.Exit(128 + getattr(exc, "signum", 2)) from None
     passed, total = result.counts
     not_recorded = None
+    rated = None
     try:
         failed = [c.name for c in result.checks if not c.passed]
-        katas.record_attempt(kata.name, result.passed, passed, total, result.duration_s, failed_checks=failed)
+        rated = katas.record_attempt(
+            kata.name, result.passed, passed, total, result.duration_s, failed_checks=failed, review=not untouched
+        )
     except (AttnquizError, OSError) as exc:  # the verdict still shows; the exit code says it was not saved
         not_recorded = exc
     if as_json:  # English, whatever --lang says: a stable format for scripts
-        report = {**result.to_json(), "recorded": not_recorded is None}
+        report = {**result.to_json(), "recorded": not_recorded is None, "review": _review_json(rated)}
         if not_recorded:
             report["error"] = t("not_recorded", "en", reason=not_recorded)
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
         _render(result, language, kata)
+        _say_rating(kata.name, rated, untouched and not_recorded is None, language)
     if not_recorded:
         reason = error_text(not_recorded, language)
         raise fail(escape_markup(t("not_recorded", language, reason=reason)), lang=language)
@@ -209,6 +226,62 @@ def _render_case(case: dict, lang: str, draw: bool = True) -> bool:
     for line in failures.heatmap_lines(case["weights"], color, lang):
         console.print(Text.assemble(indent, *line), soft_wrap=True, emoji=False)
     return True
+
+
+def _local_date(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d")
+
+
+def _say(text: str, style: str = "") -> None:
+    """One of the review lines: plain text (paths may hold brackets), in the given style, wrapped at spaces."""
+    console.print(text, style=style or None, markup=False, highlight=False, emoji=False)
+
+
+def _say_fresh(kata: Kata, ws: Workspace, opened: Optional[KataReview], lang: str) -> None:
+    """What `--fresh` did: due or early (and when) or nothing to review, where the old file went, what rates it."""
+    from attnquiz import schedule
+    from attnquiz.i18n import t
+    from attnquiz.render import when_text
+
+    at = schedule.now()
+    if opened is None:
+        _say(t("fresh_unpassed", lang, kata=kata.name), "yellow")
+    elif opened.due > at:
+        _say(t("fresh_early", lang, kata=kata.name, when=when_text(opened.due, at, lang), date=_local_date(opened.due)), "yellow")
+    else:
+        _say(t("fresh_due", lang, kata=kata.name), "bold")
+    if ws.backup is not None:
+        _say(t("fresh_archived", lang, backup=str(ws.backup), entry=kata.entry))
+    elif ws.created:
+        _say(t("fresh_created", lang, kata=kata.name, path=str(ws.path)))
+    if opened is not None:
+        _say(t("fresh_rates", lang, kata=kata.name), "cyan")
+
+
+def _review_json(rated: Optional[KataRating]) -> Optional[dict[str, Any]]:
+    """The review a grading rated, for --json: {"rating", "due", "first"}, or None."""
+    if rated is None:
+        return None
+    from attnquiz.store import to_text
+
+    return {"rating": rated.rating, "due": to_text(rated.due), "first": rated.first}
+
+
+def _say_rating(name: str, rated: Optional[KataRating], untouched: bool, lang: str) -> None:
+    """After the verdict: how the grading rated the kata's review card, when it comes back."""
+    from attnquiz import katas, schedule
+    from attnquiz.i18n import t
+
+    if rated is None:
+        if untouched and katas.review_open(name):
+            _say("\n" + t("review_untouched", lang, kata=name), "yellow")
+        return
+    from attnquiz.render import when_text
+
+    at = schedule.now()
+    key = "review_first" if rated.first else "review_rated"
+    rating = t("rating_" + rated.rating, lang)
+    _say("\n" + t(key, lang, kata=name, rating=rating, when=when_text(rated.due, at, lang), date=_local_date(rated.due)), "cyan")
 
 
 @translate_errors

@@ -48,7 +48,9 @@ def stats_command(
         from attnquiz.bank import load_bank
 
         bank = load_bank(bank_paths or ())
-        data = stats.compute(store, bank.questions, schedule.now(), kata_names=_kata_names())
+        names = _kata_names()
+        store.adopt_passed_katas(names)  # katas passed before reviews existed get their card
+        data = stats.compute(store, bank.questions, schedule.now(), kata_names=names)
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return
@@ -85,6 +87,7 @@ def _render(data: dict[str, Any], lang: str) -> None:
     from rich.table import Table
 
     from attnquiz.i18n import t
+    from attnquiz.store import from_text
 
     topics = Table(title=t("stats_title", lang), title_justify="left", show_footer=True, box=box.SIMPLE_HEAD)
     total = data["total"]
@@ -117,6 +120,7 @@ def _render(data: dict[str, Any], lang: str) -> None:
             status = f"[{colours[row['status']]}]{t('kata_' + row['status'], lang)}[/]"
             katas.add_row(escape(row["kata"]), status, str(row["attempts"]), best, _local(row["last_attempt"]))
         console.print(katas)
+        _render_kata_reviews(data, lang)
 
     streak = data["streak"]
     console.print(t("streak", lang, current=streak["current"], longest=streak["longest"]), style="bold")
@@ -127,8 +131,6 @@ def _render(data: dict[str, Any], lang: str) -> None:
         sessions = Table(title=t("sessions_title", lang), title_justify="left", box=box.SIMPLE_HEAD)
         for key in ("started", "duration", "score"):
             sessions.add_column(t(key, lang), justify="left" if key == "started" else "right")
-        from attnquiz.store import from_text
-
         for row in data["sessions"]:
             minutes = (from_text(row["ended"]) - from_text(row["started"])).total_seconds() / 60
             score = f"{row['right']}/{row['answered']}  {100 * row['right'] / row['answered']:.0f}%"
@@ -137,3 +139,32 @@ def _render(data: dict[str, Any], lang: str) -> None:
     elif not total["seen"]:
         console.print(t("no_progress", lang), style="dim")
     console.print(f"[dim]{t('database', lang)}{t('colon', lang)}{escape(data['database'])}[/]", highlight=False)
+
+
+def _render_kata_reviews(data: dict[str, Any], lang: str) -> None:
+    """The katas that are review cards, soonest due first: when, reviews since the first pass, last rating."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from attnquiz.i18n import t
+    from attnquiz.render import when_text
+    from attnquiz.store import from_text
+
+    rows = sorted((row for row in data["katas"] if row["review_due"]), key=lambda row: row["review_due"])
+    if not rows:
+        return
+    now = from_text(data["now"])
+    table = Table(title=t("kata_reviews_title", lang), title_justify="left", box=box.SIMPLE_HEAD)
+    for key in ("kata", "kata_review", "kata_reviews", "kata_last_rating"):
+        table.add_column(t(key, lang), justify="right" if key == "kata_reviews" else "left", no_wrap=key == "kata")
+    due_now = 0
+    for row in rows:
+        due = from_text(row["review_due"])
+        due_now += due <= now
+        when = f"{when_text(due, now, lang)} · {_local(row['review_due'])}"
+        rating = t("rating_" + row["last_rating"], lang) if row["last_rating"] else "—"
+        table.add_row(escape(row["kata"]), f"[bold yellow]{when}[/]" if due <= now else when, str(row["reviews"]), rating)
+    console.print(table)
+    if due_now:
+        console.print(t("kata_reviews_due", lang, n=due_now), style="yellow")

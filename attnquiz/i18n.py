@@ -187,6 +187,76 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Nothing is due and nothing is new: practising ahead of schedule, soonest review first (next due {when}).",
         "zh": "没有到期的复习，也没有新题：提前练习，最先到期的在前（最早 {when} 到期）。",
     },
+    # kata reviews (`attnquiz kata NAME --fresh`, the rating after `attnquiz grade`) and `attnquiz next`
+    "rating_again": {"en": "Again", "zh": "重来"},
+    "rating_hard": {"en": "Hard", "zh": "困难"},
+    "rating_good": {"en": "Good", "zh": "良好"},
+    "rating_easy": {"en": "Easy", "zh": "简单"},
+    "fresh_archived": {
+        "en": "Your previous file is archived as {backup}; {entry} is the starter again.",
+        "zh": "你之前的文件已归档为 {backup}；{entry} 已恢复为初始代码。",
+    },
+    "fresh_created": {"en": "Created the {kata} workspace in {path} with the starter.", "zh": "已在 {path} 创建 {kata} 的工作区（初始代码）。"},
+    "fresh_due": {"en": "Review of {kata}: write it again from memory.", "zh": "复习 {kata}：凭记忆重新写一遍。"},
+    "fresh_early": {
+        "en": "{kata} is not due for review yet (due {when}, {date}); reviewing it now counts as an early review.",
+        "zh": "{kata} 还没到复习时间（{when} 到期，{date}）；现在复习算作提前复习。",
+    },
+    "fresh_rates": {
+        "en": "The next attnquiz grade {kata} rates the review: passed without hints → Good, with hints → Hard, failed → Again.",
+        "zh": "下一次 attnquiz grade {kata} 为这次复习评分：不看提示通过 → 良好，看了提示 → 困难，未通过 → 重来。",
+    },
+    "fresh_unpassed": {
+        "en": "{kata} has not passed yet, so it has no review to take: this is a restart, like --reset.",
+        "zh": "{kata} 还没有通过，没有可做的复习：这次相当于 --reset，从头开始。",
+    },
+    "review_first": {
+        "en": "{kata} is now a review card ({rating}): due {when}, {date}. Then: attnquiz kata {kata} --fresh",
+        "zh": "{kata} 已加入复习（{rating}）：{when}（{date}）到期，届时运行 attnquiz kata {kata} --fresh",
+    },
+    "review_rated": {
+        "en": "Review of {kata} rated {rating}: due again {when}, {date}.",
+        "zh": "{kata} 的复习评分：{rating}；{when}（{date}）再次到期。",
+    },
+    "review_untouched": {
+        "en": "This is the untouched starter, so it rates nothing: the review of {kata} waits for your own code.",
+        "zh": "这是未改动的初始代码，不计入评分：{kata} 的复习等你写完自己的代码。",
+    },
+    "kata_due_one": {"en": "A kata review is due: {kata}. Run: attnquiz kata {kata} --fresh", "zh": "有一个编程练习到期复习：{kata}。运行：attnquiz kata {kata} --fresh"},
+    "kata_due_many": {
+        "en": "{n} kata reviews are due, {kata} first. Run: attnquiz kata {kata} --fresh",
+        "zh": "有 {n} 个编程练习到期复习，先做 {kata}。运行：attnquiz kata {kata} --fresh",
+    },
+    "kata_review_open": {
+        "en": "The review of kata {kata} is open: finish it. Run: attnquiz grade {kata}",
+        "zh": "编程练习 {kata} 的复习还没完成。运行：attnquiz grade {kata}",
+    },
+    "next_reviews_one": {"en": "1 question review is due now.", "zh": "现在有 1 道题到期复习。"},
+    "next_reviews_many": {"en": "{n} question reviews are due now.", "zh": "现在有 {n} 道题到期复习。"},
+    "next_kata_review": {"en": "Kata {kata} is due for review (since {date}).", "zh": "编程练习 {kata} 已到期复习（自 {date} 起）。"},
+    "next_kata_review_open": {
+        "en": "Finish the review of kata {kata} (opened with --fresh).",
+        "zh": "完成编程练习 {kata} 的复习（已用 --fresh 开始）。",
+    },
+    "next_kata": {"en": "Next kata on the ladder: {kata}, {title}.", "zh": "阶梯上的下一个编程练习：{kata}，{title}。"},
+    "next_kata_started": {
+        "en": "Go on with kata {kata}, {title}: edit {file}, then grade it.",
+        "zh": "继续编程练习 {kata}（{title}）：编辑 {file}，然后评分。",
+    },
+    "next_weakest": {
+        "en": "Nothing is due and every kata has passed; your weakest topic is {topic}.",
+        "zh": "没有到期的复习，编程练习也都已通过；你最薄弱的主题是 {topic}。",
+    },
+    "next_quiz": {
+        "en": "Nothing is due and every kata has passed: answer some questions.",
+        "zh": "没有到期的复习，编程练习也都已通过：来答几道题吧。",
+    },
+    "next_line": {"en": "{text} Run: {command}", "zh": "{text}运行：{command}"},
+    "kata_reviews_title": {"en": "Kata reviews", "zh": "编程练习复习"},
+    "kata_review": {"en": "Due", "zh": "到期"},
+    "kata_reviews": {"en": "Reviews done", "zh": "已复习次数"},
+    "kata_last_rating": {"en": "Last rating", "zh": "上次评分"},
+    "kata_reviews_due": {"en": "Kata reviews due now: {n}. See attnquiz next.", "zh": "现在到期的编程练习复习：{n} 个。见 attnquiz next。"},
     "stats_title": {"en": "Progress by topic", "zh": "各主题进度"},
     "seen": {"en": "Seen", "zh": "已答"},
     "accuracy": {"en": "Accuracy", "zh": "正确率"},
@@ -328,6 +398,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "err_legacy_state": {
         "en": "{path}: damaged kata bookkeeping from an older attnquiz ({detail}); move it aside and run again (your graded attempts are in the progress database and are not affected)",
         "zh": "{path}：旧版 attnquiz 留下的练习记录已损坏（{detail}）；把它移到别处后重新运行（你的评测记录在进度数据库里，不受影响）",
+    },
+    "err_solution_in_review": {
+        "en": "the solution of {kata} is hidden during its review (opened with --fresh); finish it with `attnquiz grade {name}`, or pass --give-up to see it now (the review then counts as Again)",
+        "zh": "练习 {kata} 正在复习中（用 --fresh 开始），参考答案暂时隐藏；用 `attnquiz grade {name}` 完成复习，或加 --give-up 立即查看（本次复习记为“重来”）",
     },
     "err_solution_locked": {
         "en": "the solution of {kata} unlocks once `attnquiz grade {name}` passes; try `attnquiz hint {name}`, or pass --give-up to see it now",

@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import yaml
 
@@ -21,10 +21,15 @@ from attnquiz.errors import UsageError
 from attnquiz.i18n import MESSAGES, Text, t
 from attnquiz.paths import content_dir, user_dir
 
+if TYPE_CHECKING:
+    from attnquiz.store import KataRating, KataReview
+
 MANIFEST = "kata.yaml"
 MARKER = ".attnquiz-kata"
 LEGACY_STATE_FILE = "katas.json"  # where an earlier attnquiz kept kata bookkeeping
 DEFAULT_WORKSPACE = Path("attnquiz-katas")
+# libyaml's safe loader where PyYAML has it: the ladder parses every manifest, 8x faster than pure Python.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,7 @@ def load_kata(name: str) -> Kata:
         known = ", ".join(kata_names()) or "none"
         raise UsageError(Text("err_unknown_kata", name=repr(name), known=known))
     try:
-        data = yaml.load(manifest.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(manifest.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
         return Kata(
             name=name,
             path=folder,
@@ -230,7 +235,9 @@ def create_workspace(kata: Kata, directory: Optional[Path] = None, reset: bool =
     created = not entry.exists()
     backup = None
     if entry.exists() and reset:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        from attnquiz import schedule
+
+        stamp = schedule.now().astimezone().strftime("%Y%m%d-%H%M%S")  # local time; ATTNQUIZ_NOW pins it
         backup = entry.with_name(f"{entry.name}.bak-{stamp}")
         n = 1
         while backup.exists():
@@ -379,14 +386,85 @@ def record_attempt(
     duration_s: float,
     when: Optional[datetime] = None,
     failed_checks: Optional[list[str]] = None,
-) -> None:
+    review: bool = True,
+) -> Optional[KataRating]:
     """Record one graded attempt (with the checks it failed, for `attnquiz hint`) and that the kata
-    was started and is the last one."""
+    was started and is the last one; then let it rate the kata's review card (a first pass makes
+    the card; see store.rate_kata). review=False: the attempt rates nothing (the untouched
+    starter). Returns the store.KataRating, if any."""
     from attnquiz import schedule
 
+    moment = when or schedule.now()
     with _store() as store:
         store.record_kata_attempt(name, passed, checks_passed, checks_total, duration_s, when, failed_checks)
-        store.mark_kata_started(name, when or schedule.now())
+        store.mark_kata_started(name, moment)
+        return store.rate_kata(name, passed, duration_s, moment) if review else None
+
+
+# --- reviews ------------------------------------------------------------------------------------
+# A passed kata comes back like a question: an FSRS card (store.KataReview). When it is due,
+# `attnquiz kata NAME --fresh` archives the learner's file, restores the starter and opens the
+# review; the next grading rates it.
+
+
+def reviews() -> dict[str, KataReview]:
+    """The review card of every bundled kata that has one, by name (store.KataReview).
+
+    Katas passed before reviews existed get their card here, once (store.adopt_passed_katas).
+    """
+    names = kata_names()
+    with _store() as store:
+        store.adopt_passed_katas(names)
+        found = store.kata_reviews()
+    return {name: found[name] for name in names if name in found}
+
+
+def due_reviews(at: datetime) -> list[KataReview]:
+    """Kata reviews due at AT, or opened with --fresh and not graded yet; most overdue first."""
+    return sorted((r for r in reviews().values() if r.due <= at or r.fresh_since is not None), key=lambda r: r.due)
+
+
+def next_on_ladder() -> Optional[tuple[Kata, Optional[Path]]]:
+    """The first kata of the ladder (list_katas order) that has not passed, with the learner's file
+    when it was started and its workspace file still exists; None when every kata has passed."""
+    with _store() as store:
+        passed = {a.kata for a in store.kata_attempts() if a.passed}
+        states = store.kata_states()
+    for kata in list_katas():
+        if kata.name in passed:
+            continue
+        state = states.get(kata.name)
+        file = Path(state.workspace) / kata.entry if state is not None and state.workspace else None
+        return kata, file if file is not None and file.is_file() else None
+    return None
+
+
+def is_untouched(kata: Kata, file: Path) -> bool:
+    """FILE is still the kata's starter, byte for byte: grading it is no attempt at recall."""
+    try:
+        return file.read_bytes() == kata.starter.read_bytes()
+    except OSError:
+        return False
+
+
+def fresh_start(kata: Kata, directory: Optional[Path] = None) -> tuple[Workspace, Optional[KataReview]]:
+    """`attnquiz kata NAME --fresh`: archive the learner's file, restore the starter, open the review.
+
+    Without --dir the workspace is the one the kata was last worked in, while it still exists, so
+    the file archived is the learner's solution wherever the command is typed. Returns the workspace
+    and the opened store.KataReview (None when the kata has no card yet: it never passed).
+    """
+    from attnquiz import schedule
+
+    if directory is None:
+        recorded = workspace_of(kata.name)
+        if recorded is not None and _marker_kata(recorded) == kata.name:
+            directory = recorded
+    ws = create_workspace(kata, directory, reset=True)
+    with _store() as store:
+        store.adopt_passed_katas([kata.name])  # passed before reviews existed: its card first
+        opened = store.open_kata_review(kata.name, schedule.now())
+    return ws, opened
 
 
 def attempts(name: str) -> list[Any]:
@@ -471,9 +549,15 @@ def workspace_of(name: str) -> Optional[Path]:
 
 
 def solution(kata: Kata, give_up: bool = False) -> str:
-    """The reference source, only once the kata has passed (or the learner gives up)."""
+    """The reference source, only once the kata has passed (or the learner gives up).
+
+    During a review opened with --fresh it is hidden again: reading it then needs --give-up, and
+    the review rates Again.
+    """
     if not give_up and status(kata.name) != "passed":
         raise UsageError(Text("err_solution_locked", kata=repr(kata.name), name=kata.name))
+    if not give_up and review_open(kata.name):
+        raise UsageError(Text("err_solution_in_review", kata=repr(kata.name), name=kata.name))
     if give_up:
         from attnquiz import schedule
 
@@ -482,3 +566,8 @@ def solution(kata: Kata, give_up: bool = False) -> str:
     return kata.reference.read_text(encoding="utf-8")
 
 
+def review_open(name: str) -> bool:
+    """A review of NAME was opened with --fresh and no grading has rated it yet."""
+    with _store() as store:
+        review = store.kata_reviews().get(name)
+    return review is not None and review.fresh_since is not None

@@ -36,11 +36,17 @@ def now() -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-@functools.lru_cache(maxsize=1)
-def _scheduler() -> Any:
-    """FSRS with its default parameters; no fuzz, so the same answers at the same times give the same dates."""
+@functools.lru_cache(maxsize=2)
+def _scheduler(kata: bool = False) -> Any:
+    """FSRS with its default parameters; no fuzz, so the same answers at the same times give the same dates.
+
+    A kata is written again from its starter, not answered in seconds, so its card has no learning
+    steps of minutes: the same parameters and retention, but its shortest interval is a day.
+    """
     from fsrs import Scheduler
 
+    if kata:
+        return Scheduler(enable_fuzzing=False, learning_steps=(), relearning_steps=())
     return Scheduler(enable_fuzzing=False)
 
 
@@ -49,19 +55,28 @@ def warm_up() -> None:
     _scheduler()
 
 
-def review(card_json: str | None, question_id: str, rating: str, at: datetime) -> tuple[str, datetime]:
+def review(card_json: str | None, question_id: str, rating: str, at: datetime, kata: bool = False) -> tuple[str, datetime]:
     """The card after one review: (card as JSON to store, when it is next due).
 
     `card_json` is None for a question never answered. The card id is derived from the question
-    id because fsrs would otherwise sleep a millisecond to make one from the clock.
+    id because fsrs would otherwise sleep a millisecond to make one from the clock. `kata` picks
+    the kata cards' day-sized steps (see _scheduler).
     """
     from fsrs import Card, Rating
 
     if rating not in RATINGS:
         raise ValueError(f"unknown rating {rating!r}")
     card = Card.from_dict(json.loads(card_json)) if card_json else Card(card_id=zlib.crc32(question_id.encode("utf-8")))
-    card, _ = _scheduler().review_card(card, Rating[rating.capitalize()], review_datetime=at)
+    card, _ = _scheduler(kata).review_card(card, Rating[rating.capitalize()], review_datetime=at)
     return json.dumps(card.to_dict()), card.due
+
+
+def kata_rating(passed: bool, hints_seen: bool, saw_solution: bool) -> str:
+    """How a graded kata rates its card: failed or solved after reading the reference -> again,
+    passed after a hint -> hard, passed from memory alone -> good."""
+    if not passed or saw_solution:
+        return "again"
+    return "hard" if hints_seen else "good"
 
 
 def retrievability(card_json: str, at: datetime) -> float:

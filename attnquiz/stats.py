@@ -56,10 +56,12 @@ def _katas(store: Store, kata_names: Sequence[str]) -> list[dict[str, Any]]:
     by_kata: dict[str, list] = {name: [] for name in kata_names}
     for attempt in store.kata_attempts():
         by_kata.setdefault(attempt.kata, []).append(attempt)
+    reviews = store.kata_reviews()
     rows = []
     for name in sorted(by_kata):
         attempts = by_kata[name]
         best = max(attempts, key=lambda a: (a.passed, a.checks_passed), default=None)
+        review = reviews.get(name)
         rows.append(
             {
                 "kata": name,
@@ -68,6 +70,11 @@ def _katas(store: Store, kata_names: Sequence[str]) -> list[dict[str, Any]]:
                 "best_checks_passed": best.checks_passed if best else None,
                 "checks_total": best.checks_total if best else None,
                 "last_attempt": to_text(attempts[-1].attempted_at) if attempts else None,
+                # the review card a first pass made: due, reviews since that pass, the last rating (the first pass's included)
+                "review_due": to_text(review.due) if review else None,
+                "reviews": review.reviews - 1 if review else 0,
+                "last_rating": review.last_rating if review else None,
+                "review_open": review is not None and review.fresh_since is not None,
             }
         )
     return rows

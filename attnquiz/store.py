@@ -10,6 +10,9 @@ Why it looks like this:
 
 Progress keys on question ids, so rewording a question keeps its history, and rows for questions
 no longer in the bank are simply ignored by the readers.
+
+A passed kata is a review card too: its FSRS card sits in `cards` and its ratings in `answers`,
+under the id `kata:NAME` (question ids cannot hold a colon), so the schema did not change.
 """
 
 from __future__ import annotations
@@ -104,6 +107,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
+KATA_CARD_PREFIX = "kata:"  # cards and answers of kata reviews; question ids have no colon
+_QUESTION_CARDS = "question_id NOT LIKE 'kata:%'"
+_FRESH_KEY = "kata_fresh:"  # settings key: when `attnquiz kata NAME --fresh` opened the review
+
 T = TypeVar("T")
 
 
@@ -160,6 +167,27 @@ class KataState(NamedTuple):
     workspace: str | None
     hints_shown: int
     gave_up_at: datetime | None
+
+
+class KataReview(NamedTuple):
+    """A kata's review card: when it is due, ratings so far (the first pass included), the last
+    one and when, and when `--fresh` opened the review the next grading rates (None: none open)."""
+
+    kata: str
+    due: datetime
+    reviews: int
+    last_rating: str | None
+    last_review_at: datetime | None
+    fresh_since: datetime | None
+
+
+class KataRating(NamedTuple):
+    """What one grading did to a kata's card: its rating and the new due date (first: the first pass)."""
+
+    kata: str
+    rating: str
+    due: datetime
+    first: bool
 
 
 class SessionRow(NamedTuple):
@@ -361,13 +389,13 @@ class Store:
         return self._session_id
 
     def cards(self) -> dict[str, Card]:
-        """Every scheduled question by id (including ids no longer in the bank; callers filter)."""
-        rows = self._read("SELECT question_id, due, card, reviews FROM cards")
+        """Every scheduled question by id (including ids no longer in the bank; callers filter). No katas."""
+        rows = self._read(f"SELECT question_id, due, card, reviews FROM cards WHERE {_QUESTION_CARDS}")
         return {qid: Card(qid, from_text(due), card, reviews) for qid, due, card, reviews in rows}
 
     def due_dates(self) -> dict[str, datetime]:
         """When each answered question is next due: all `attnquiz ask` needs to order a session (no fsrs)."""
-        return {qid: from_text(due) for qid, due in self._read("SELECT question_id, due FROM cards")}
+        return {qid: from_text(due) for qid, due in self._read(f"SELECT question_id, due FROM cards WHERE {_QUESTION_CARDS}")}
 
     def answers(self, question_id: str | None = None) -> list[Answer]:
         """Answers in the order given, for one question or all."""
@@ -500,6 +528,115 @@ class Store:
                 conn.execute("INSERT INTO settings (key, value) VALUES ('last_kata', ?) ON CONFLICT(key) DO NOTHING", (last,))
 
         self._write(work)
+
+    # ----------------------------------------------------------------------- kata reviews
+
+    def kata_reviews(self) -> dict[str, KataReview]:
+        """Every kata with a review card, by name (katas no longer bundled included; callers filter)."""
+        n = len(KATA_CARD_PREFIX)
+        cards = self._read(f"SELECT substr(question_id, {n + 1}), due, reviews FROM cards WHERE question_id LIKE 'kata:%'")
+        last = {
+            kata: (rating, from_text(at))
+            for kata, rating, at in self._read(
+                f"SELECT substr(question_id, {n + 1}), rating, answered_at FROM answers WHERE id IN"
+                " (SELECT MAX(id) FROM answers WHERE question_id LIKE 'kata:%' GROUP BY question_id)"
+            )
+        }
+        fresh = {key[len(_FRESH_KEY) :]: from_text(value) for key, value in self._read(
+            "SELECT key, value FROM settings WHERE key LIKE 'kata_fresh:%'"
+        )}  # fmt: skip
+        return {
+            kata: KataReview(kata, from_text(due), reviews, *last.get(kata, (None, None)), fresh.get(kata))
+            for kata, due, reviews in cards
+        }
+
+    def open_kata_review(self, kata: str, at: datetime) -> KataReview | None:
+        """`--fresh`: the next grading of KATA rates its card, and only hints seen from now on count.
+
+        Hints restart from the first (hints_shown = 0), so whatever shows a hint must count it there.
+        A kata without a card (never passed) has no review to open: None, nothing written.
+        """
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute("SELECT 1 FROM cards WHERE question_id = ?", (KATA_CARD_PREFIX + kata,)).fetchone() is None:
+                return False
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (_FRESH_KEY + kata, to_text(at)),
+            )
+            conn.execute("UPDATE kata_state SET hints_shown = 0 WHERE kata = ?", (kata,))
+            return True
+
+        return self.kata_reviews().get(kata) if self._write(work) else None
+
+    def rate_kata(self, kata: str, passed: bool, seconds: float, at: datetime) -> KataRating | None:
+        """Rate KATA's card from one grading, if this grading is a review; committed at once.
+
+        The first pass makes the card; after that only the first grading since `--fresh` rates it.
+        Hints seen and the reference read (`solution --give-up`) since then lower the rating
+        (schedule.kata_rating). None when this grading rates nothing.
+        """
+        schedule.warm_up()
+        key = KATA_CARD_PREFIX + kata
+
+        def work(conn: sqlite3.Connection) -> KataRating | None:
+            card = conn.execute("SELECT card, reviews FROM cards WHERE question_id = ?", (key,)).fetchone()
+            opened = conn.execute("SELECT value FROM settings WHERE key = ?", (_FRESH_KEY + kata,)).fetchone()
+            if (card is None and not passed) or (card is not None and opened is None):
+                return None
+            state = conn.execute("SELECT hints_shown, gave_up_at FROM kata_state WHERE kata = ?", (kata,)).fetchone()
+            hints, gave_up = (int(state[0]), state[1]) if state else (0, None)
+            since = opened[0] if opened else None
+            saw_solution = gave_up is not None and (since is None or gave_up >= since)
+            rating = schedule.kata_rating(passed, hints > 0, saw_solution)
+            card_json, due = schedule.review(card[0] if card else None, key, rating, at, kata=True)
+            conn.execute(
+                "INSERT INTO answers (question_id, answered_at, given, correct, rating, seconds, session_id)"
+                " VALUES (?, ?, '', ?, ?, ?, NULL)",
+                (key, to_text(at), int(passed), rating, float(seconds)),
+            )
+            conn.execute(
+                "INSERT INTO cards (question_id, due, card, reviews) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(question_id) DO UPDATE SET due = excluded.due, card = excluded.card, reviews = excluded.reviews",
+                (key, to_text(due), card_json, (card[1] if card else 0) + 1),
+            )
+            conn.execute("DELETE FROM settings WHERE key = ?", (_FRESH_KEY + kata,))
+            return KataRating(kata, rating, due, card is None)
+
+        return self._write(work)
+
+    def adopt_passed_katas(self, names: Iterable[str]) -> list[str]:
+        """Give a card to each of NAMES that passed before kata reviews existed, rated good at its
+        first pass. One read when there is nothing to do; returns the katas adopted."""
+        wanted = set(names)
+        rows = self._read(
+            "SELECT kata, MIN(attempted_at) FROM kata_attempts WHERE passed AND 'kata:' || kata NOT IN"
+            " (SELECT question_id FROM cards) GROUP BY kata"
+        )
+        orphans = [(kata, from_text(at)) for kata, at in rows if kata in wanted]
+        if not orphans:
+            return []
+        schedule.warm_up()
+
+        def work(conn: sqlite3.Connection) -> list[str]:
+            adopted = []
+            for kata, at in orphans:
+                key = KATA_CARD_PREFIX + kata
+                card_json, due = schedule.review(None, key, "good", at, kata=True)
+                inserted = conn.execute(
+                    "INSERT INTO cards (question_id, due, card, reviews) VALUES (?, ?, ?, 1) ON CONFLICT(question_id) DO NOTHING",
+                    (key, to_text(due), card_json),
+                ).rowcount
+                if inserted:  # another terminal may have made it meanwhile
+                    conn.execute(
+                        "INSERT INTO answers (question_id, answered_at, given, correct, rating, seconds, session_id)"
+                        " VALUES (?, ?, '', 1, 'good', 0, NULL)",
+                        (key, to_text(at)),
+                    )
+                    adopted.append(kata)
+            return adopted
+
+        return self._write(work)
 
     # ----------------------------------------------------------------------- starting over
 

@@ -250,6 +250,8 @@ def test_the_torch_blocker_catches_an_import():
         (["ask", "--bank", str(DATA), "--id", "sample.bug"], "A\n"),
         (["bank", "check"], ""),
         (["bank", "list", "--json"], ""),
+        (["next"], ""),
+        (["next", "--json", "--lang", "zh"], ""),
     ],
 )
 def test_fast_paths_never_import_torch(args, stdin):

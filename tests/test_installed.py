@@ -172,7 +172,7 @@ def test_a_pass_in_a_chinese_locale_and_the_json_stays_english(workspace):
     assert "kata passed" not in passed.stdout and "All " not in passed.stdout
     mistake = next(m for m in katas.load_mistakes(katas.load_kata("multihead").path) if m.name == "merge_without_transpose")
     code, report = _grade(ws, home, mistake.apply(REFERENCE), "--lang", "zh")
-    assert code == 1 and set(report) == {"kata", "passed", "checks", "diagnosis", "notices", "recorded"}
+    assert code == 1 and set(report) == {"kata", "passed", "checks", "diagnosis", "notices", "recorded", "review"}
     assert all({"name", "status", "message"} <= set(c) <= {"name", "status", "message", "case"} for c in report["checks"])
     assert any("differs from the reference by" in c["message"] for c in report["checks"])
     assert any("case" in c for c in report["checks"] if c["status"] == "failed")

@@ -19,7 +19,8 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 UTC = timezone.utc
 
 TOPIC_KEYS = {"topic", "seen", "total", "answers", "right", "accuracy", "mastery", "due_now", "due_7d"}
-KATA_KEYS = {"kata", "status", "attempts", "best_checks_passed", "checks_total", "last_attempt"}
+KATA_KEYS = {"kata", "status", "attempts", "best_checks_passed", "checks_total", "last_attempt", "review_due", "reviews", "last_rating", "review_open"}
+NO_REVIEW = {"review_due": None, "reviews": 0, "last_rating": None, "review_open": False}
 
 
 def attnquiz(*args: str, stdin: str = "", now: str = "2026-01-05T12:00:00Z") -> subprocess.CompletedProcess[str]:
@@ -65,11 +66,12 @@ def test_kata_table_rows():
     by_name = {k["kata"]: k for k in katas}
     assert by_name["multihead"] == {
         "kata": "multihead", "status": "passed", "attempts": 2, "best_checks_passed": 10, "checks_total": 10,
-        "last_attempt": "2026-01-05T10:00:00.000000+00:00",
-    }
+        "last_attempt": "2026-01-05T10:00:00.000000+00:00", **NO_REVIEW,
+    }  # attempts written straight to the store rate no card; stats.compute itself writes nothing
     assert by_name["attention"]["status"] == "attempted" and by_name["attention"]["best_checks_passed"] == 2
     assert by_name["generator"] == {
         "kata": "generator", "status": "new", "attempts": 0, "best_checks_passed": None, "checks_total": None, "last_attempt": None,
+        **NO_REVIEW,
     }
 
 
