@@ -90,8 +90,9 @@ class Mismatch(AssertionError):
         self.detail = detail
 
 
-def _fail(key: str, detail: dict[str, Any], **args: Any) -> Mismatch:
-    return Mismatch(Text(key, **args), detail)
+def _fail(key: str, detail: Optional[dict[str, Any]] = None, **args: Any) -> AssertionError:
+    """A failure whose message is an i18n Text; a Mismatch when DETAIL says where it is worst."""
+    return Mismatch(Text(key, **args), detail) if detail is not None else AssertionError(Text(key, **args))
 
 
 class Helpers:
