@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import sys
+import tempfile
 import traceback
 import types
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
-from attnquiz.grading import procs, protocol, sandbox, streams
+from attnquiz.grading import procs, protocol, sandbox, streams, zygote
 from attnquiz.grading.guard import Guard, tamper_message
 
 class Worker:
@@ -294,7 +296,47 @@ def main() -> None:
     worker.serve()
 
 
+# --- the worker zygote (`attnquiz grade --watch`) ---------------------------------------------------
+
+
+def zygote_main(ctrl_fd: int) -> None:
+    """`python -m attnquiz.grading.worker --zygote FD`: import torch once, then fork one worker per
+    grading (see zygote.py). This process never sees a kata: no reference, suite or mistake, and
+    no judge code either, so a forked worker holds nothing more than a cold one."""
+    import socket
+
+    zygote.zygote_setup()
+    me = os.getpid()
+    import torch  # noqa: F401 - what every worker needs, imported once
+    import torch.testing  # noqa: F401 - the guard snapshots it
+
+    zygote.warm_torch()
+    zygote.serve(socket.socket(fileno=ctrl_fd), lambda request, fds: _forked(request, fds, me))
+
+
+def _forked(request: dict[str, Any], fds: list[int], zygote_pid: int) -> NoReturn:
+    """A forked worker: its pipes (requests in, replies out, output) in place, every other
+    descriptor closed, the judge's environment and scratch folder, then the same `serve` as a
+    cold worker; the judge's `init` applies the limits and the sandbox before any learner code."""
+    rfd, wfd, output = fds
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    zygote.start_child({0: devnull, 1: output, 2: output, 3: rfd, 4: wfd}, zygote_pid, signal.SIGKILL)
+    zygote.enter(str(request["cwd"]))
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})
+    os.environ.pop("ATTNQUIZ_JUDGE_PID", None)
+    tempfile.tempdir = None  # TMPDIR is now the scratch folder
+    zygote.reseed_torch()
+    del sys.argv[1:]
+    try:
+        Worker(3, 4).serve()
+    finally:
+        os._exit(0)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--zygote"]:
+        zygote.run_zygote(zygote_main, sys.argv[2])
     try:
         main()
     finally:
