@@ -103,6 +103,7 @@ def grade_command(
     sample: bool = typer.Option(True, "--sample/--no-sample", help="On a pass, show your code at work (generator: text)."),
     memory: int = typer.Option(4096, "--memory", min=1024, max=1 << 20, help="MiB of memory your code may use (1024 or more)."),
     lang: Optional[str] = typer.Option(None, "--lang", "-l", help="en or zh for titles, hints and fixes (default: from the locale)."),
+    watch: bool = typer.Option(False, "--watch", "-w", help="Grade again every time the file is saved, until Ctrl-C."),
 ) -> None:
     """Run a kata's hidden suite against your file. Exit 0: all checks pass; 1: some fail."""
     from attnquiz import grading, katas
@@ -111,17 +112,19 @@ def grade_command(
     language = resolve_lang(lang)
 
     kata, target = katas.resolve_target(name, file, Path.cwd())
+    if watch:
+        from attnquiz import cli_watch
+
+        if as_json:
+            raise fail(escape_markup(cli_watch.t("no_json", language)))
+        raise typer.Exit(cli_watch.watch(kata, target, language, timeout, memory << 20, sample))
     try:
         result = grading.grade(kata, target, timeout=timeout, showcase=sample and not as_json, memory=memory << 20)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGHUP/SIGTERM (GradingInterrupted): child killed
         err_console.print("grading interrupted; nothing recorded", markup=False, emoji=False, highlight=False)
         raise typer.Exit(128 + getattr(exc, "signum", 2)) from None
-    passed, total = result.counts
-    not_recorded = None
-    try:
-        katas.record_attempt(kata.name, result.passed, passed, total, result.duration_s)
-    except (AttnquizError, OSError) as exc:  # the verdict still shows; the exit code says it was not saved
-        not_recorded = f"the attempt was not recorded: {exc}"
+    error = _record(kata.name, result)
+    not_recorded = f"the attempt was not recorded: {error}" if error else None
     if as_json:
         report = {**result.to_json(), "recorded": not_recorded is None}
         if not_recorded:
@@ -132,6 +135,18 @@ def grade_command(
     if not_recorded:
         raise fail(escape_markup(not_recorded))
     raise typer.Exit(0 if result.passed else 1)
+
+
+def _record(kata: str, result: GradeResult) -> Optional[str]:
+    """Record a graded attempt; the reason when it could not be (the verdict still shows)."""
+    from attnquiz import katas
+
+    passed, total = result.counts
+    try:
+        katas.record_attempt(kata, result.passed, passed, total, result.duration_s)
+    except (AttnquizError, OSError) as exc:
+        return str(exc)
+    return None
 
 
 def _render(result: GradeResult, lang: str = "en") -> None:
