@@ -31,14 +31,16 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
-from attnquiz.errors import UsageError
+from attnquiz.errors import AttnquizError, UsageError
 from attnquiz.grading import runner, zygote
 from attnquiz.grading.runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT_S, GradeResult
 from attnquiz.katas import Kata
 
 DEBOUNCE_MS = 50  # the longest a burst of writes is gathered before a save counts
 STEP_MS = 20  # a save counts once the file has been quiet this long
+WAKE_MS = 100  # the watcher comes back empty-handed this often (to start, and to see Ctrl-C or stop)
 SETTLE_S = 10.0  # how long the zygotes may take to clean up after a grading
+START_S = 300.0  # how long a zygote may take to import torch and warm up (a busy machine)
 CLOSE_S = 5.0  # how long a zygote may take to exit once told to
 
 
@@ -65,6 +67,7 @@ class _Zygote:
         self.module = module
         self.ctrl = ours
         self.sessions = 0  # opened and not yet reported idle
+        self.ready = False
         self.errors = runner._Capped(self.proc.stderr, runner.OUTPUT_CAP, keep_tail=True)
 
     def alive(self) -> bool:
@@ -83,10 +86,17 @@ class _Zygote:
         self.sessions += 1
         return ours
 
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until its imports are done; False if it died first (or took longer than TIMEOUT)."""
+        return self._until(lambda: self.ready, timeout)
+
     def settle(self, timeout: float) -> bool:
         """Wait until every session opened has ended and its processes are gone."""
+        return self._until(lambda: self.sessions == 0, timeout)
+
+    def _until(self, done: Callable[[], bool], timeout: float) -> bool:
         end = time.monotonic() + timeout
-        while self.sessions:
+        while not done():
             try:
                 message, fds = zygote.receive(self.ctrl, max(0.0, end - time.monotonic()))
             except (TimeoutError, zygote.ZygoteGone):
@@ -94,6 +104,8 @@ class _Zygote:
             zygote._close_all(fds)
             if message is None:
                 return False
+            if message.get("ready"):
+                self.ready = True
             if message.get("idle"):
                 self.sessions -= 1
         return True
@@ -197,21 +209,30 @@ class WarmGrader:
         """The zygotes' process ids (judge, worker)."""
         return [z.proc.pid for z in (self.judge, self.worker) if z is not None]
 
+    def start(self) -> None:
+        """Wait until both zygotes have done their imports (the first call takes about as long as
+        a cold grading; a grading's time limit starts after it)."""
+        for z in (self.worker, self.judge):
+            assert z is not None
+            if not z.wait_ready(START_S):
+                raise zygote.ZygoteGone(f"{z.module} did not start: {z.last_error() or 'it said nothing'}")
+
     def grade(self, file: Path, on_progress: Optional[Callable[[str], None]] = None) -> GradeResult:
         """Grade FILE as `runner.grade` does, with a judge and a worker forked for it. A grading
         during which a zygote died (not the learner's doing: its code runs in the forked worker)
         is graded once more with fresh zygotes."""
         for attempt in (1, 2):
-            if not self.alive():
-                self.restart()
             try:
+                if not self.alive():
+                    self.restart()
+                self.start()
                 result = runner.grade(
                     self.kata, file, timeout=self.timeout, showcase=self.showcase, memory=self.memory,
                     launch=self._launch, on_progress=on_progress,
                 )  # fmt: skip
-            except zygote.ZygoteGone:
+            except zygote.ZygoteGone as exc:
                 if attempt == 2:
-                    raise
+                    raise AttnquizError(f"the warm grader could not start or died twice ({exc}); grade without --watch") from None
                 self.restart()
                 continue
             if self._settle() or attempt == 2:
@@ -262,19 +283,24 @@ def saves(file: Path, stop: Optional[threading.Event] = None, debounce_ms: int =
         ) from None
     path = Path(os.path.abspath(file))
     target = str(path)
-    last = _read(path)
-    if last is not None:
-        yield last
     changes = watchfiles.watch(
         path.parent,
         watch_filter=lambda change, changed: changed == target,
         debounce=debounce_ms,
         step=min(STEP_MS, debounce_ms),
         stop_event=stop,
+        rust_timeout=WAKE_MS,
+        yield_on_timeout=True,
         recursive=False,
         raise_interrupt=True,
     )
-    for _ in changes:
+    next(changes, None)  # the watcher runs once its first (empty) batch is back: no save is missed from now on
+    last = _read(path)
+    if last is not None:
+        yield last
+    for batch in changes:  # saves made while the caller graded wait here
+        if not batch:
+            continue
         content = _read(path)
         if content is not None and content != last:
             last = content

@@ -8,7 +8,7 @@ one fork request carrying the child's file descriptors (SCM_RIGHTS), forks, and 
 reports the child's exit status, kills the child's process group on request, and when the session
 ends (`end`, or the other side closing it) kills the child and everything under the zygote (it is
 a child subreaper, so orphans the learner's code left come back to it), then tells the CLI it is
-idle. Only then does it read the next session.
+idle. Only then does it read the next session. It says `ready` once its imports are done.
 
 The child sets itself up (its own session, its descriptors, the sandbox for a worker) before it
 runs anything; nothing of one grading survives into the next, as each starts from a fresh fork.
@@ -198,6 +198,7 @@ def serve(ctrl: socket.socket, child: Child) -> None:
     """Serve sessions from CTRL until it closes; CHILD(request, fds) runs in each forked child and
     never returns. Everything under this process is killed at the end of each session."""
     gc.freeze()  # what is loaded now stays: collections in a child skip it, and leave its pages shared
+    send(ctrl, {"ready": True})
     while True:
         message, fds = receive(ctrl)
         if message is None:
