@@ -458,10 +458,10 @@ def zygote_main(ctrl_fd: int) -> None:
     import pytest  # noqa: F401 - what every judge needs, imported once
     import torch  # noqa: F401
 
-    from attnquiz.grading import suite  # noqa: F401 - the plugin, and through it meter and streams
+    from attnquiz.grading import suite, warm  # noqa: F401 - the plugin, and through it meter and streams
     from attnquiz.katas import load_mistakes  # noqa: F401
 
-    zygote.warm_torch()
+    warm.torch_once()
     _warm_pytest()
     zygote.serve(socket.socket(fileno=ctrl_fd), lambda request, fds: _forked(request, fds, me))
 

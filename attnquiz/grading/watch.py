@@ -40,7 +40,7 @@ DEBOUNCE_MS = 50  # the longest a burst of writes is gathered before a save coun
 STEP_MS = 20  # a save counts once the file has been quiet this long
 WAKE_MS = 100  # the watcher comes back empty-handed this often (to start, and to see Ctrl-C or stop)
 SETTLE_S = 10.0  # how long the zygotes may take to clean up after a grading
-START_S = 300.0  # how long a zygote may take to import torch and warm up (a busy machine)
+START_S = 300.0  # how long a zygote may take to load torch and warm up (a busy machine)
 CLOSE_S = 5.0  # how long a zygote may take to exit once told to
 
 
