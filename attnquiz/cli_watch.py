@@ -29,8 +29,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "stopped": {"en": "Stopped watching.", "zh": "已停止监视。"},
     "interrupted": {
-        "en": "stopped watching; the grading under way was not recorded",
-        "zh": "已停止监视；进行中的这次评分没有记录",
+        "en": "stopped watching on {signal}; a grading under way is not recorded",
+        "zh": "收到 {signal}，已停止监视；进行中的评分不会记录",
     },
     "not_recorded": {"en": "the attempt was not recorded: {error}", "zh": "这次尝试没有记录下来：{error}"},
     "no_json": {
@@ -52,8 +52,7 @@ def watch(kata: Kata, file: Path, lang: str, timeout: float, memory: int, sample
     import signal
 
     from attnquiz.cli_kata import _record, _render
-    from attnquiz.grading import GradingInterrupted, expected_checks
-    from attnquiz.grading import runner
+    from attnquiz.grading import expected_checks, runner
     from attnquiz.grading import watch as core
 
     shown = escape_markup(str(file))
@@ -73,29 +72,51 @@ def watch(kata: Kata, file: Path, lang: str, timeout: float, memory: int, sample
         console.clear()
         _render(result, lang)
         if error:
-            err_console.print(f"[bold red]error:[/] {escape_markup(t('not_recorded', lang, error=error))}", soft_wrap=True)
+            _error(t("not_recorded", lang, error=error))
+        console.print(f"\n[dim]{t('waiting', lang, file=shown)}[/]", soft_wrap=True, emoji=False)
+
+    def on_refused(message: str) -> None:  # this save cannot be graded (too big): say so, wait for the next
+        live.stop()
+        console.clear()
+        _error(message)
         console.print(f"\n[dim]{t('waiting', lang, file=shown)}[/]", soft_wrap=True, emoji=False)
 
     console.print(t("starting", lang, file=shown), soft_wrap=True, emoji=False, markup=False)
     signals = [s for s in (getattr(signal, "SIGHUP", None), signal.SIGTERM) if s is not None]
-    previous = runner._on_signals(*signals)
+    received: list[int] = []  # watchfiles turns the handler's exception into a plain KeyboardInterrupt
+    previous = {s: signal.signal(s, lambda signum, frame: _interrupt(received, signum)) for s in signals}
     try:
         core.watch(
             kata, file, on_grading=on_grading, on_result=on_result, on_progress=on_progress,
-            timeout=timeout, memory=memory, showcase=sample,
+            on_refused=on_refused, timeout=timeout, memory=memory, showcase=sample,
         )  # fmt: skip
-    except GradingInterrupted as exc:  # SIGHUP or SIGTERM: everything started has ended
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGHUP/SIGTERM (during a grading: GradingInterrupted)
         live.stop()
-        err_console.print(t("interrupted", lang), markup=False, emoji=False, highlight=False)
-        return 128 + exc.signum
-    except KeyboardInterrupt:  # Ctrl-C: the way to stop watching
-        live.stop()
+        signum = getattr(exc, "signum", None) or (received[0] if received else None)
+        if signum is not None:  # everything started has ended; say which signal
+            err_console.print(t("interrupted", lang, signal=signal.Signals(signum).name), markup=False, emoji=False, highlight=False)
+            return 128 + signum
+        if console.is_terminal:  # Ctrl-C, the way to stop watching: a line after the terminal's "^C"
+            console.line()
         console.print(t("stopped", lang), markup=False, emoji=False, highlight=False)
         return 0
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     return 0
+
+
+def _interrupt(received: list[int], signum: int) -> None:
+    """SIGHUP or SIGTERM between gradings: stop watching (once: a second must not cut the clean-up)."""
+    from attnquiz.grading import GradingInterrupted
+
+    if not received:
+        received.append(signum)
+        raise GradingInterrupted(signum)
+
+
+def _error(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape_markup(message)}", soft_wrap=True, emoji=False, highlight=False)
 
 
 class _LiveLine:

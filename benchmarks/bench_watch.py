@@ -57,8 +57,11 @@ def _verdict(lines: "queue.Queue[tuple[float, str]]") -> tuple[float, bool]:
 
 
 def _save(path: Path, source: str) -> float:
+    """Save as most editors do (a new file renamed over the old one); the time of the save."""
     started = time.perf_counter()
-    path.write_text(source, encoding="utf-8")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(source, encoding="utf-8")
+    os.replace(tmp, path)
     return started
 
 

@@ -140,6 +140,14 @@ class Watching:
             self.proc.wait()
 
 
+def _save(path: Path, text: str) -> None:
+    """As most editors save: a new file renamed over the old one (the first save of the test below
+    writes in place, as others do)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A multihead workspace made by the console script, in a folder outside the checkout."""
@@ -151,8 +159,9 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def test_watch_grades_every_save_and_ctrl_c_ends_it_cleanly(workspace: Path):
-    """The starter, then a known mistake, then the reference: three verdicts, three attempts
-    recorded; a save that changes nothing is no grading; Ctrl-C: one line, exit 0, no process left."""
+    """The starter, a known mistake, a file too big to grade (one line, and the watch goes on), the
+    mistake again, then the reference: four gradings, four attempts recorded; a save that changes
+    nothing is no grading; Ctrl-C: one line, exit 0, no process left."""
     kata = katas.load_kata("multihead")
     file = workspace / "multihead.py"
     wrong = katas.mistake_sources(kata)["no_scaling"]
@@ -168,9 +177,15 @@ def test_watch_grades_every_save_and_ctrl_c_ends_it_cleanly(workspace: Path):
         failed = watching.verdict()
         assert "no 1/√head_dim scaling" in failed and " ✗ shapes" in failed and "kata passed" not in failed
 
-        file.write_text(wrong, encoding="utf-8")  # saved again, unchanged: no grading
+        _save(file, wrong + "# padding\n" * 40_000)  # over the size limit: refused
+        refused = watching.verdict()
+        assert "error:" in refused and "too big" in refused and "Grading multihead" not in refused
+
+        _save(file, wrong)
+        assert "no 1/√head_dim scaling" in watching.verdict()
+        _save(file, wrong)  # saved again, unchanged: no grading
         time.sleep(0.5)
-        file.write_text(kata.reference.read_text(encoding="utf-8"), encoding="utf-8")
+        _save(file, kata.reference.read_text(encoding="utf-8"))
         passed = watching.verdict()
         assert f"All {len(expected_checks(kata))} checks passed" in passed and "kata passed" in passed
         assert "✗" not in passed
@@ -180,22 +195,27 @@ def test_watch_grades_every_save_and_ctrl_c_ends_it_cleanly(workspace: Path):
         assert watching.proc.returncode == 0, rest
         assert rest.strip() == "Stopped watching."
         everything = "".join(watching.seen) + rest
-        assert "Traceback" not in everything and everything.count("Grading multihead:") == 3
+        assert "Traceback" not in everything and everything.count("Grading multihead:") == 4
         assert _wait_gone(lambda: [p for p in tree if _alive(p)], 5) == [], "a zygote or a grading outlived the command"
     finally:
         watching.kill()
-    assert [a.passed for a in katas.attempts("multihead")] == [False, False, True]
+    assert [a.passed for a in katas.attempts("multihead")] == [False, False, False, True]
 
 
-def test_the_zygotes_die_when_the_cli_is_killed(workspace: Path):
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_the_zygotes_die_when_the_cli_is_killed_or_terminated(workspace: Path, signum: int):
+    """SIGKILL: they die with it (PDEATHSIG). SIGTERM: it ends them, one line, exit 143."""
     watching = Watching(cwd=workspace, lang="zh")  # the waiting line follows --lang
     try:
         watching.verdict()
         tree = _descendants(watching.proc.pid)
         assert len([p for p in tree if b"--zygote" in Path(f"/proc/{p}/cmdline").read_bytes()]) == 2, tree
-        watching.proc.send_signal(signal.SIGKILL)
-        watching.proc.wait()
-        assert _wait_gone(lambda: [p for p in tree if _alive(p)], 10) == [], "a zygote outlived the killed CLI"
+        watching.proc.send_signal(signum)
+        rest = watching.rest()
+        if signum == signal.SIGTERM:
+            assert watching.proc.returncode == 143, rest
+            assert rest.strip() == MESSAGES["interrupted"]["zh"].format(signal="SIGTERM"), rest
+        assert _wait_gone(lambda: [p for p in tree if _alive(p)], 10) == [], "a zygote outlived the CLI"
     finally:
         watching.kill()
 
@@ -212,6 +232,23 @@ def test_watch_refuses_json_and_names_both_options(tmp_path: Path):
         assert "--watch" in result.stderr and "--json" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_watch_without_torch_says_what_to_install_and_starts_nothing(tmp_path: Path, monkeypatch):
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from attnquiz.cli import app
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    path = tmp_path / "attention.py"
+    path.write_text(REFERENCE, encoding="utf-8")
+    before = set(procs.children_of(os.getpid()))
+    result = CliRunner().invoke(app, ["grade", "attention", "--file", str(path), "--watch"])
+    assert result.exit_code == 2 and "grading needs torch" in result.output and "pip install torch" in result.output
+    assert set(procs.children_of(os.getpid())) == before
+
+
 def test_every_watch_line_has_both_languages_with_the_same_placeholders():
     for key, entry in MESSAGES.items():
         assert entry.get("en") and entry.get("zh"), key
@@ -221,7 +258,7 @@ def test_every_watch_line_has_both_languages_with_the_same_placeholders():
 # --- the saves of a file -------------------------------------------------------------------------
 
 
-def test_saves_sees_writes_atomic_renames_and_vim_backups_but_not_unchanged_saves(tmp_path: Path):
+def test_saves_sees_writes_atomic_renames_and_vim_backups_but_not_unchanged_saves_or_empty_moments(tmp_path: Path):
     file = tmp_path / "attention.py"
     file.write_text("v0")
     stop = threading.Event()
@@ -236,6 +273,11 @@ def test_saves_sees_writes_atomic_renames_and_vim_backups_but_not_unchanged_save
         os.rename(file, tmp_path / "attention.py~")
         file.write_text("v3")
 
+    def slow() -> None:  # in place, the write long after the truncation
+        file.write_text("")
+        time.sleep(0.15)
+        file.write_text("v4")
+
     def edit() -> None:
         steps = [
             lambda: file.write_text("v1"),  # in place
@@ -243,6 +285,7 @@ def test_saves_sees_writes_atomic_renames_and_vim_backups_but_not_unchanged_save
             atomic,
             vim,
             lambda: (tmp_path / "other.py").write_text("x"),  # another file
+            slow,
         ]
         for step in steps:
             time.sleep(0.4)
@@ -254,7 +297,7 @@ def test_saves_sees_writes_atomic_renames_and_vim_backups_but_not_unchanged_save
     threading.Thread(target=edit, daemon=True).start()
     for content in saves(file, stop):
         seen.append((time.monotonic(), content))
-    assert [c for _, c in seen] == [b"v0", b"v1", b"v2", b"v3"]
+    assert [c for _, c in seen] == [b"v0", b"v1", b"v2", b"v3", b"v4"]
     assert seen[1][0] - saved[0] < 0.35, "a save took too long to be seen"
 
 

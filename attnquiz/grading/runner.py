@@ -250,13 +250,7 @@ def grade_many(
     on_progress: Optional[Callable[[str], None]] = None,
 ) -> list[GradeResult]:
     """Grade several files with ONE judge and worker (the self-check grades every mistake at once)."""
-    missing = [m for m in ("torch", "pytest") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise UsageError(
-            f"grading needs {' and '.join(missing)}, which this Python lacks; "
-            "add the kata extra to this environment: pip install '.[kata]' from the checkout, or "
-            "pip install torch pytest (CPU-only machines: see the README)"
-        )
+    require("torch", "pytest")
     if not (math.isfinite(timeout) and timeout > 0):
         raise UsageError(f"timeout {timeout!r}: give a positive number of seconds")
     started = time.monotonic()
@@ -309,6 +303,18 @@ def grade_many(
             checks += [Check(n, "error", reason) for n in (LOAD_CHECK, *tests, TAMPER_CHECK)]
             results.append(GradeResult(kata.name, f, checks, [], duration))
     return results
+
+
+def require(*modules: str) -> None:
+    """UsageError naming what to install when this Python lacks one of MODULES."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(
+            f"grading needs {' and '.join(missing)}, which this Python lacks; "
+            "add the kata extra to this environment: pip install '.[kata]' from the checkout, or "
+            f"pip install {' '.join(dict.fromkeys(('torch', 'pytest', *modules)))} "
+            "(CPU-only machines: see the README)"
+        )
 
 
 def check_size(file: Path) -> None:

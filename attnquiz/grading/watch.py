@@ -47,10 +47,9 @@ CLOSE_S = 5.0  # how long a zygote may take to exit once told to
 class _Zygote:
     """One zygote process and its control socket, seen from the CLI."""
 
-    def __init__(self, module: str, cwd: str) -> None:
+    def __init__(self, module: str, cwd: str, **extra_env: str) -> None:
         ours, theirs = zygote.pair()
-        env = runner._judge_env()
-        env["CUDA_VISIBLE_DEVICES"] = ""  # as the worker's environment says (judge.worker_env)
+        env = {**runner._judge_env(), **extra_env}
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", module, "--zygote", str(theirs.fileno())],
@@ -166,6 +165,7 @@ class WarmGrader:
     ) -> None:
         if not sys.platform.startswith("linux"):
             raise UsageError("grading on save needs Linux (it forks warm processes); run attnquiz grade after each save")
+        runner.require("torch", "pytest")
         self.kata, self.timeout, self.memory, self.showcase = kata, timeout, memory, showcase
         self.judge: Optional[_Zygote] = None
         self.worker: Optional[_Zygote] = None
@@ -183,7 +183,8 @@ class WarmGrader:
         self.close()
 
     def _start(self) -> None:
-        self.worker = _Zygote("attnquiz.grading.worker", self.cwd)  # first: it has the longer way to a fork
+        # the worker's environment says no GPU (judge.worker_env): so does its zygote's, before torch loads
+        self.worker = _Zygote("attnquiz.grading.worker", self.cwd, CUDA_VISIBLE_DEVICES="")
         self.judge = _Zygote("attnquiz.grading.judge", self.cwd)
 
     def close(self) -> None:
@@ -273,15 +274,11 @@ def saves(file: Path, stop: Optional[threading.Event] = None, debounce_ms: int =
     """The content of FILE now, then after every save that changes it, until STOP is set (or
     Ctrl-C: KeyboardInterrupt). The folder is watched, not the file, so a save that renames a new
     file over the old one (vim's backup, atomic writes) counts; a save that leaves the content as
-    it was does not, and neither does a moment when the file is missing."""
-    try:
-        import watchfiles
-    except ImportError:
-        raise UsageError(
-            "grading on save needs watchfiles, which this Python lacks; add the kata extra to this "
-            "environment: pip install '.[kata]' from the checkout, or pip install watchfiles"
-        ) from None
-    path = Path(os.path.abspath(file))
+    it was does not, and neither does a moment when the file is missing or empty."""
+    runner.require("watchfiles")
+    import watchfiles
+
+    path = Path(os.path.realpath(file))  # a link's target is what an editor writes
     target = str(path)
     changes = watchfiles.watch(
         path.parent,
@@ -308,8 +305,10 @@ def saves(file: Path, stop: Optional[threading.Event] = None, debounce_ms: int =
 
 
 def _read(path: Path) -> Optional[bytes]:
+    """The file's content; None while it is missing, unreadable or empty (an editor that saves in
+    place truncates the file first: its write is the save that counts)."""
     try:
-        return path.read_bytes()
+        return path.read_bytes() or None
     except OSError:  # between an editor's rename and its write, or unreadable for now
         return None
 
@@ -321,6 +320,7 @@ def watch(
     on_grading: Callable[[], None],
     on_result: Callable[[GradeResult], None],
     on_progress: Optional[Callable[[str], None]] = None,
+    on_refused: Optional[Callable[[str], None]] = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     memory: int = DEFAULT_MEMORY,
     showcase: bool = True,
@@ -329,8 +329,17 @@ def watch(
     """Grade FILE now and after every save that changes it, until STOP is set or Ctrl-C
     (KeyboardInterrupt, raised after everything started here has ended). ON_GRADING() is called
     as a grading starts, ON_PROGRESS(check) as each check starts (from another thread), and
-    ON_RESULT(result) with each result."""
+    ON_RESULT(result) with each result. A save that cannot be graded (a file over the size
+    limit) goes to ON_REFUSED(message), and the watch goes on; without it, UsageError is raised."""
+    runner.require("torch", "pytest", "watchfiles")
     with WarmGrader(kata, timeout=timeout, memory=memory, showcase=showcase) as grader:
         for _ in saves(file, stop):
             on_grading()
-            on_result(grader.grade(file, on_progress))
+            try:
+                result = grader.grade(file, on_progress)
+            except UsageError as exc:
+                if on_refused is None:
+                    raise
+                on_refused(str(exc))
+                continue
+            on_result(result)
