@@ -6,6 +6,10 @@ candidate, runs the hidden suite against proxies to the worker, names known mist
 the probes on the learner's code (through the worker) and on the mistake variants (here), and
 writes every result to a private copy of its stdout. It is a child subreaper: when grading ends,
 every process the worker started, setsid or not, is killed.
+
+In watch mode `python -m attnquiz.grading.judge --zygote FD` waits with its imports done and forks
+one judge per grading (zygote.py), which runs the same `main`; that judge has the worker zygote
+fork its worker, and that zygote kills what the worker started.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ learner's code. This process trusts nothing it reads back: the report is bounded
 time, every line must carry the run's token and a known shape, every text is stripped of control
 characters, and a check counts as passed only when a well-formed line says so. At the time limit
 the judge gets SIGTERM (it kills the worker and everything the worker started), then SIGKILL.
+Watch mode (watch.py) passes a launcher that has a warm zygote fork the judge instead of starting
+it; everything else here is the same for both.
 """
 
 from __future__ import annotations

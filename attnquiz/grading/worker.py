@@ -4,7 +4,8 @@ Untrusted by design: it runs the learner's file. It holds none of the truth (no 
 hidden tests, no expected values) and only answers the judge's requests on two pipes:
 construct, call, read an attribute, run backward with a given upstream gradient. Before the
 learner's file is loaded it lowers its rlimits, confines itself with Landlock (read: Python and
-its packages except attnquiz; write: a scratch folder) and forgets attnquiz.
+its packages except attnquiz; write: a scratch folder) and forgets attnquiz. In watch mode the
+worker is forked by a zygote that has imported torch (`--zygote`, below) and then does the same.
 
 Requests are dicts `{"op": ..., "n": sequence number, ...}`; replies `{"n": ..., "ok": True,
 "value": ...}` or `{"n": ..., "ok": False, "error": {"type", "message", "line"}}`. Objects that
