@@ -447,6 +447,37 @@ def test_the_forked_worker_is_confined_forgets_attnquiz_and_cannot_reach_its_zyg
     assert warm.pids() == zygotes and warm.alive() and warm.restarts == 0
 
 
+def test_every_hostile_file_gets_the_verdict_a_cold_grading_gives(tmp_path: Path, monkeypatch):
+    """The 40 learner files of tests/test_grade_hostile.py (exits, crashes, floods, tampering,
+    forbidden calls, thefts, attacks on the grader, the machine and the progress data), each
+    graded warm on its own and all of them cold: the same check statuses and messages (numbers
+    aside: memory, times), and no process of theirs left behind."""
+    import socket
+
+    import test_grade_hostile as hostile
+
+    monkeypatch.delenv("ATTNQUIZ_SANDBOX", raising=False)
+    db = hostile._make_progress()
+    token = uuid.uuid4().hex
+    digits = re.compile(r"\d+(\.\d+)?")
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        sources = hostile._hostile_sources(db, server.getsockname()[1], token)
+        files = [hostile._write(tmp_path, name, source) for name, source in sources.items()]
+        try:
+            cold = runner.grade_many(hostile.KATA, files, timeout=60)
+            with WarmGrader(hostile.KATA, timeout=60) as grader:
+                warm = [grader.grade(f) for f in files]
+                assert grader.restarts == 0
+            assert _wait_gone(lambda: _with_token(token), 2) == []
+        finally:
+            _kill(_with_token(token))
+    for name, c, w in zip(sources, cold, warm):
+        assert [(x.name, x.status) for x in w.checks] == [(x.name, x.status) for x in c.checks], name
+        assert [digits.sub("N", x.message) for x in w.checks] == [digits.sub("N", x.message) for x in c.checks], name
+        assert [d.mistake for d in w.diagnosis] == [d.mistake for d in c.diagnosis], name
+    assert sum(r.passed for r in warm) == len(hostile.GOOD)
+
+
 def test_a_zygote_that_died_is_started_again(warm: WarmGrader, tmp_path: Path):
     path = _write(tmp_path, "good", REFERENCE)
     for index in (1, 0):  # the worker zygote, then the judge zygote

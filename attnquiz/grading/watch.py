@@ -100,7 +100,7 @@ class _Zygote:
                 message, fds = zygote.receive(self.ctrl, max(0.0, end - time.monotonic()))
             except (TimeoutError, zygote.ZygoteGone):
                 return False
-            zygote._close_all(fds)
+            zygote.close_fds(fds)
             if message is None:
                 return False
             if message.get("ready"):
@@ -262,10 +262,10 @@ class WarmGrader:
                 forked = zygote.fork(conn, {"cwd": workdir}, [stdin_r, stdout_w, stderr_w, forks.fileno()], self.timeout)
             except BaseException:
                 conn.close()
-                zygote._close_all(ours)
+                zygote.close_fds(ours)
                 raise
         finally:
-            zygote._close_all(fds)
+            zygote.close_fds(fds)
             forks.close()
         return ForkedJudge(forked, stdin_w, stdout_r, stderr_r)
 

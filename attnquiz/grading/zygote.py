@@ -61,17 +61,17 @@ def receive(sock: socket.socket, timeout: Optional[float] = None) -> tuple[Optio
     except OSError as exc:
         raise ZygoteGone(f"cannot read the session ({exc.strerror or exc})") from None
     if not data:
-        _close_all(fds)
+        close_fds(fds)
         return None, []
     if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
-        _close_all(fds)
+        close_fds(fds)
         raise ZygoteGone("a message was cut short")
     try:
         message = json.loads(data)
     except ValueError:
         message = None
     if not isinstance(message, dict):
-        _close_all(fds)
+        close_fds(fds)
         raise ZygoteGone("a message is not a JSON object")
     return message, fds
 
@@ -88,7 +88,8 @@ def _readable(sock: socket.socket, timeout: float) -> bool:
             return False
 
 
-def _close_all(fds: Sequence[int]) -> None:
+def close_fds(fds: Sequence[int]) -> None:
+    """Close each of FDS, those already closed too."""
     for fd in fds:
         try:
             os.close(fd)
@@ -123,7 +124,7 @@ class Forked:
             message, fds = receive(self.conn)
         except ZygoteGone:
             message, fds = None, []
-        _close_all(fds)
+        close_fds(fds)
         if message is None:  # the zygote died: its PDEATHSIG killed the child too
             self.ended = True
             if self.returncode is None:
@@ -183,7 +184,7 @@ def fork(conn: socket.socket, request: dict[str, Any], fds: Sequence[int], timeo
         reply, extra = receive(conn, timeout)
     except TimeoutError:
         raise ZygoteGone(f"the zygote did not fork within {timeout:g} s") from None
-    _close_all(extra)
+    close_fds(extra)
     if reply is None or not isinstance(reply.get("pid"), int):
         raise ZygoteGone("the zygote ended the session without forking")
     return Forked(conn, reply["pid"])
@@ -204,7 +205,7 @@ def serve(ctrl: socket.socket, child: Child) -> None:
         if message is None:
             return
         if message.get("op") != "session" or len(fds) != 1:
-            _close_all(fds)
+            close_fds(fds)
             continue
         conn = socket.socket(fileno=fds[0])
         try:
@@ -235,7 +236,7 @@ def _session(ctrl: socket.socket, conn: socket.socket, child: Child) -> None:
             sys.stderr.flush()
         finally:
             os._exit(70)
-    _close_all(fds)
+    close_fds(fds)
     code: Optional[int] = None
     reply_end = False
     try:
@@ -277,7 +278,7 @@ def _supervise(conn: socket.socket, pid: int) -> tuple[Optional[int], bool]:
             if not any(fd != pidfd for fd, _ in events):
                 continue
             message, fds = receive(conn)
-            _close_all(fds)
+            close_fds(fds)
             if message is None:
                 return code, False
             if message.get("op") == "kill" and code is None:
