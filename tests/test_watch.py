@@ -406,8 +406,9 @@ def test_an_infinite_loop_times_out_and_the_next_save_grades_normally(tmp_path: 
 def test_the_forked_worker_is_confined_forgets_attnquiz_and_cannot_reach_its_zygote(warm: WarmGrader, tmp_path: Path):
     """As tests/test_grade_hostile.py checks for a cold worker: the kata's reference, hidden suite
     and mistakes, the package and the learner's data are unreadable, no grader module is loaded, no reference function is in
-    memory (the guard's wrappers of torch's own function are torch's); and the zygote it was forked
-    from can be neither read nor signalled."""
+    memory (the guard's wrappers of torch's own function are torch's), it holds as many descriptors
+    as a cold worker (stdin, output, its two pipes; and the listing's own); and the zygote it was
+    forked from can be neither read nor signalled."""
     package = Path(attnquiz.__file__).resolve().parent
     values = {
         "REF": str(ATTENTION.reference.resolve()), "KDIR": str(ATTENTION.path.resolve()),
@@ -428,6 +429,7 @@ def test_the_forked_worker_is_confined_forgets_attnquiz_and_cannot_reach_its_zyg
         "attempt('zygote_memory', lambda: open(f'/proc/{os.getppid()}/mem', 'rb').read(1))\n"
         "attempt('zygote_signal', lambda: os.kill(os.getppid(), signal.SIGKILL))\n"
         "OUTCOME['modules'] = str(len([m for m in sys.modules if m.split('.')[0] in ('attnquiz', '_pytest', 'pytest')]))\n"
+        "OUTCOME['fds'] = str(len(os.listdir('/proc/self/fd')))\n"
         "NAME = 'scaled_dot_' + 'product_attention'\n"
         "OUTCOME['found'] = str(len([o for o in gc.get_objects() if isinstance(o, types.FunctionType) "
         "and o.__name__ == NAME and (o.__module__ or '') != __name__ and not (o.__module__ or '').startswith(('torch', 'learner_'))]))\n\n\n"
@@ -435,12 +437,10 @@ def test_the_forked_worker_is_confined_forgets_attnquiz_and_cannot_reach_its_zyg
         "    raise RuntimeError('outcome ' + ' '.join(f'{k}={v}' for k, v in OUTCOME.items()))\n"
     )
     zygotes = warm.pids()
-    result = warm.grade(_write(tmp_path, "attack", attack))
-    shapes = next(c for c in result.checks if c.name == "shapes")
-    found = re.search(r"outcome((?: [\w.-]+=[\w.-]+)+)", shapes.message)
-    assert found, shapes.message
-    outcome = dict(pair.split("=", 1) for pair in found.group(1).split())
-    assert {k: outcome.pop(k) for k in ("modules", "found")} == {"modules": "0", "found": "0"}
+    path = _write(tmp_path, "attack", attack)
+    outcome, cold = (_outcome(result) for result in (warm.grade(path), runner.grade(ATTENTION, path)))
+    assert outcome == cold  # and as many open descriptors: none of the zygote's sockets is among them
+    assert {k: outcome.pop(k) for k in ("modules", "found", "fds")} == {"modules": "0", "found": "0", "fds": "6"}
     assert outcome.pop("zygote_memory") in ("EACCES", "EPERM"), outcome
     assert outcome.pop("zygote_signal") == "EPERM"
     assert set(outcome.values()) == {"EACCES"}, outcome
@@ -476,6 +476,14 @@ def test_every_hostile_file_gets_the_verdict_a_cold_grading_gives(tmp_path: Path
         assert [digits.sub("N", x.message) for x in w.checks] == [digits.sub("N", x.message) for x in c.checks], name
         assert [d.mistake for d in w.diagnosis] == [d.mistake for d in c.diagnosis], name
     assert sum(r.passed for r in warm) == len(hostile.GOOD)
+
+
+def _outcome(result) -> dict[str, str]:
+    """What the attack file reported in its `shapes` message (`outcome name=value ...`)."""
+    shapes = next(c for c in result.checks if c.name == "shapes")
+    found = re.search(r"outcome((?: [\w.-]+=[\w.-]+)+)", shapes.message)
+    assert found, shapes.message
+    return dict(pair.split("=", 1) for pair in found.group(1).split())
 
 
 def test_a_zygote_that_died_is_started_again(warm: WarmGrader, tmp_path: Path):
