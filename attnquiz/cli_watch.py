@@ -55,9 +55,9 @@ def watch(kata: Kata, file: Path, lang: str, timeout: float, memory: int, sample
     from attnquiz.grading import expected_checks, runner
     from attnquiz.grading import watch as core
 
-    shown = escape_markup(str(file))
     checks = expected_checks(kata)
-    live = _LiveLine(lang)
+    live = _LiveLine()
+    waiting = f"\n[dim]{escape_markup(t('waiting', lang, file=file))}[/]"
 
     def on_grading() -> None:
         live.start(t("grading", lang, kata=kata.name))
@@ -73,15 +73,15 @@ def watch(kata: Kata, file: Path, lang: str, timeout: float, memory: int, sample
         _render(result, lang)
         if error:
             _error(t("not_recorded", lang, error=error))
-        console.print(f"\n[dim]{t('waiting', lang, file=shown)}[/]", soft_wrap=True, emoji=False)
+        console.print(waiting, soft_wrap=True, emoji=False)
 
     def on_refused(message: str) -> None:  # this save cannot be graded (too big): say so, wait for the next
         live.stop()
         console.clear()
         _error(message)
-        console.print(f"\n[dim]{t('waiting', lang, file=shown)}[/]", soft_wrap=True, emoji=False)
+        console.print(waiting, soft_wrap=True, emoji=False)
 
-    console.print(t("starting", lang, file=shown), soft_wrap=True, emoji=False, markup=False)
+    console.print(t("starting", lang, file=file), soft_wrap=True, emoji=False, markup=False, highlight=False)
     signals = [s for s in (getattr(signal, "SIGHUP", None), signal.SIGTERM) if s is not None]
     received: list[int] = []  # watchfiles turns the handler's exception into a plain KeyboardInterrupt
     previous = {s: signal.signal(s, lambda signum, frame: _interrupt(received, signum)) for s in signals}
@@ -91,7 +91,7 @@ def watch(kata: Kata, file: Path, lang: str, timeout: float, memory: int, sample
             on_refused=on_refused, timeout=timeout, memory=memory, showcase=sample,
         )  # fmt: skip
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGHUP/SIGTERM (during a grading: GradingInterrupted)
-        live.stop()
+        live.stop()  # before anything is printed
         signum = getattr(exc, "signum", None) or (received[0] if received else None)
         if signum is not None:  # everything started has ended; say which signal
             err_console.print(t("interrupted", lang, signal=signal.Signals(signum).name), markup=False, emoji=False, highlight=False)
@@ -101,6 +101,7 @@ def watch(kata: Kata, file: Path, lang: str, timeout: float, memory: int, sample
         console.print(t("stopped", lang), markup=False, emoji=False, highlight=False)
         return 0
     finally:
+        live.stop()  # also when the grader could not start (an error line follows)
         for s, handler in previous.items():
             signal.signal(s, handler)
     return 0
@@ -123,8 +124,7 @@ class _LiveLine:
     """One transient line (rich's status spinner) while a grading runs; on a terminal only, so
     a pipe or a log gets the verdicts and nothing in between."""
 
-    def __init__(self, lang: str) -> None:
-        self.lang = lang
+    def __init__(self) -> None:
         self.status: Optional[Any] = None
         self.lock = threading.Lock()
 
