@@ -121,6 +121,7 @@ def grade_command(
     sample: bool = typer.Option(True, "--sample/--no-sample", help="On a pass, show your code at work (generator: text)."),
     memory: int = typer.Option(4096, "--memory", min=1024, max=1 << 20, help="MiB of memory your code may use (1024 or more)."),
     lang: Optional[str] = typer.Option(None, "--lang", "-l", help=LANG_HELP),
+    watch: bool = typer.Option(False, "--watch", "-w", help="Grade again every time the file is saved, until Ctrl-C."),
 ) -> None:
     """Run a kata's hidden suite against your file. Exit 0: all checks pass; 1: some fail."""
     from attnquiz import grading, katas
@@ -130,22 +131,19 @@ def grade_command(
     language = resolve_lang(lang)
 
     kata, target = katas.resolve_target(name, file, Path.cwd())
+    if watch:
+        from attnquiz import cli_watch
+
+        if as_json:
+            raise fail(escape_markup(cli_watch.t("no_json", language)), lang=language)
+        raise typer.Exit(cli_watch.watch(kata, target, language, timeout, memory << 20, sample))
     untouched = katas.is_untouched(kata, target)  # read before grading: the file may change meanwhile
     try:
         result = grading.grade(kata, target, timeout=timeout, showcase=sample and not as_json, memory=memory << 20)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGHUP/SIGTERM (GradingInterrupted): child killed
         err_console.print(t("grading_interrupted", language), markup=False, emoji=False, highlight=False)
         raise typer.Exit(128 + getattr(exc, "signum", 2)) from None
-    passed, total = result.counts
-    not_recorded = None
-    rated = None
-    try:
-        failed = [c.name for c in result.checks if not c.passed]
-        rated = katas.record_attempt(
-            kata.name, result.passed, passed, total, result.duration_s, failed_checks=failed, review=not untouched
-        )
-    except (AttnquizError, OSError) as exc:  # the verdict still shows; the exit code says it was not saved
-        not_recorded = exc
+    not_recorded, rated = _record(kata.name, result, review=not untouched)
     if as_json:  # English, whatever --lang says: a stable format for scripts
         report = {**result.to_json(), "recorded": not_recorded is None, "review": _review_json(rated)}
         if not_recorded:
@@ -158,6 +156,21 @@ def grade_command(
         reason = error_text(not_recorded, language)
         raise fail(escape_markup(t("not_recorded", language, reason=reason)), lang=language)
     raise typer.Exit(0 if result.passed else 1)
+
+
+def _record(kata: str, result: GradeResult, review: bool = True) -> tuple[Optional[BaseException], Optional[KataRating]]:
+    """Record a graded attempt (with its failed checks, for `attnquiz hint`) and let it rate the
+    kata's review when REVIEW; (the reason it could not be recorded, the rating). The verdict
+    shows either way."""
+    from attnquiz import katas
+
+    passed, total = result.counts
+    failed = [c.name for c in result.checks if not c.passed]
+    try:
+        rated = katas.record_attempt(kata, result.passed, passed, total, result.duration_s, failed_checks=failed, review=review)
+    except (AttnquizError, OSError) as exc:
+        return exc, None
+    return None, rated
 
 
 def _render(result: GradeResult, lang: str = "en", kata: Optional[Kata] = None) -> None:

@@ -408,8 +408,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "练习 {kata} 的参考答案要在 `attnquiz grade {name}` 通过后才解锁；试试 `attnquiz hint {name}`，或加 --give-up 立即查看",
     },
     "err_grading_needs": {
-        "en": "grading needs {missing}, which this Python lacks; add the kata extra to this environment: pip install '.[kata]' from the checkout, or pip install torch pytest (CPU-only machines: see the README)",
-        "zh": "评测需要 {missing}，但当前 Python 环境没有；请在这个环境中安装 kata 附加依赖：在源码目录运行 pip install '.[kata]'，或 pip install torch pytest（只有 CPU 的机器：见 README）",
+        "en": "grading needs {missing}, which this Python lacks; add the kata extra to this environment: pip install '.[kata]' from the checkout, or pip install torch pytest watchfiles (CPU-only machines: see the README)",
+        "zh": "评测需要 {missing}，但当前 Python 环境没有；请在这个环境中安装 kata 附加依赖：在源码目录运行 pip install '.[kata]'，或 pip install torch pytest watchfiles（只有 CPU 的机器：见 README）",
     },
     "both": {"en": "{a} and {b}", "zh": "{a} 和 {b}"},
     "err_timeout": {"en": "timeout {value}: give a positive number of seconds", "zh": "超时 {value}：请给出正数秒数"},

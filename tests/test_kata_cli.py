@@ -144,7 +144,7 @@ def test_cli_and_core_do_not_import_torch(tmp_path):
     assert helped.returncode == 0 and "grade" in helped.stdout and "kata" in helped.stdout
 
 
-@pytest.mark.parametrize("module", ["attnquiz.katas", "attnquiz.failures", "attnquiz.grading", "attnquiz.grading.runner", "attnquiz.grading.sandbox", "attnquiz.grading.procs"])
+@pytest.mark.parametrize("module", ["attnquiz.katas", "attnquiz.failures", "attnquiz.grading", "attnquiz.grading.runner", "attnquiz.grading.sandbox", "attnquiz.grading.procs", "attnquiz.grading.watch", "attnquiz.grading.zygote"])
 def test_core_modules_import_no_cli_libraries(module):
     source = Path(__import__(module, fromlist=["_"]).__file__).read_text()
     for banned in ("import typer", "import rich", "from rich", "import torch"):

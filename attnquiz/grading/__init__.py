@@ -5,6 +5,7 @@ The CLI (this package's `runner`, no torch) checks the file statically and start
 worker (`worker`: the learner's file and torch, nothing else) through proxies (`proxy`) over a
 pickle-free protocol (`protocol`); the worker is confined by the kernel (`sandbox`: Landlock and
 rlimits) and the judge kills everything it started (`procs`). Hidden suites see `suite`.
+Grading on save (`watch`) forks the judge and the worker from warm processes (`zygote`).
 """
 
 from attnquiz.grading.runner import (

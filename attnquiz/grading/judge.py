@@ -6,6 +6,10 @@ candidate, runs the hidden suite against proxies to the worker, names known mist
 the probes on the learner's code (through the worker) and on the mistake variants (here), and
 writes every result to a private copy of its stdout. It is a child subreaper: when grading ends,
 every process the worker started, setsid or not, is killed.
+
+In watch mode `python -m attnquiz.grading.judge --zygote FD` waits with its imports done and forks
+one judge per grading (zygote.py), which runs the same `main`; that judge has the worker zygote
+fork its worker, and that zygote kills what the worker started.
 """
 
 from __future__ import annotations
@@ -15,16 +19,17 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import types
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn, Optional
 
 import attnquiz
-from attnquiz.grading import procs
+from attnquiz.grading import procs, zygote
 from attnquiz.grading.proxy import RemoteError, WorkerClient, WorkerGone
 from attnquiz.grading.records import STATE, Candidate, Reporter, message_of
 from attnquiz.i18n import GRADING, Text
@@ -35,9 +40,10 @@ DEFAULT_MEMORY = 4 << 30
 
 
 class Judge:
-    def __init__(self, spec: dict[str, Any], reporter: Reporter) -> None:
+    def __init__(self, spec: dict[str, Any], reporter: Reporter, forks: Optional[socket.socket] = None) -> None:
         self.spec = spec
         self.reporter = reporter
+        self.forks = forks  # a session with the worker zygote (watch mode), else None: spawn the worker
         self.deadline = time.monotonic() + float(spec["time_left"])
         self.kata_dir = Path(spec["kata_dir"])
         self.workdir = Path(spec["workdir"])
@@ -51,19 +57,31 @@ class Judge:
         scratch.mkdir(mode=0o700)
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "attnquiz.grading.worker", str(to_worker_r), str(from_worker_w)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=scratch,
-            env=worker_env(scratch),
-            pass_fds=(to_worker_r, from_worker_w),
-            start_new_session=True,
-        )
+        proc: Any
+        if self.forks is None:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "attnquiz.grading.worker", str(to_worker_r), str(from_worker_w)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=scratch,
+                env=worker_env(scratch),
+                pass_fds=(to_worker_r, from_worker_w),
+                start_new_session=True,
+            )
+            output = proc.stdout
+        else:  # forked by the worker zygote; it sets the same up in the child (worker._forked)
+            output_r, output_w = os.pipe()
+            try:
+                request = {"cwd": str(scratch), "env": worker_env(scratch)}
+                left = max(0.1, self.deadline - time.monotonic())
+                proc = zygote.fork(self.forks, request, [to_worker_r, from_worker_w, output_w], timeout=left)
+            finally:
+                os.close(output_w)
+            output = os.fdopen(output_r, "rb")
         os.close(to_worker_r)
         os.close(from_worker_w)
-        threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True).start()
+        threading.Thread(target=self._drain, args=(output,), daemon=True).start()
         self.client = WorkerClient(proc, to_worker_w, from_worker_r, self.deadline, float(self.spec["timeout"]))
         return self.client
 
@@ -141,15 +159,7 @@ class Judge:
         shutil.copyfile(self.kata_dir / "test_hidden.py", suite)
         from attnquiz.grading import suite as plugin
 
-        args = [
-            str(suite),
-            "-q", "-p", "no:cacheprovider", "-p", "no:doctest", "-p", "no:junitxml",
-            "-p", "no:pastebin", "-p", "no:legacypath", "-p", "no:stepwise",
-            "--assert=plain", "--noconftest", "--import-mode=importlib",
-            "-c", os.devnull, "--rootdir", str(folder), "-W", "ignore",
-            "--tb=no", "--no-header", "--disable-warnings", "-o", "console_output_style=classic",
-        ]  # fmt: skip
-        pytest.main(args, plugins=[plugin])
+        pytest.main(suite_args(suite, folder), plugins=[plugin])
 
     def after_suite(self, cands: list[Candidate], reference_source: str) -> None:
         """Diagnosis for failed candidates, the showcase for passing ones, then what the worker's
@@ -249,6 +259,22 @@ def worker_text(reply: dict[str, Any]) -> str:
         return Text(key, message, **values)
     except (KeyError, IndexError, ValueError):
         return message
+
+
+def suite_args(suite: Path, folder: Path) -> list[str]:
+    """pytest's arguments for the hidden suite: no cache, no conftest, no plugin but ours. The
+    unraisable- and thread-exception plugins only warn (and warnings are ignored) but each runs
+    a full gc.collect(), 0.1 to 0.2 s with torch loaded: off. --confcutdir keeps collection in
+    FOLDER (else it lists every parent folder of the suite, all of /tmp included)."""
+    return [
+        str(suite),
+        "-q", "-p", "no:cacheprovider", "-p", "no:doctest", "-p", "no:junitxml",
+        "-p", "no:pastebin", "-p", "no:legacypath", "-p", "no:stepwise",
+        "-p", "no:unraisableexception", "-p", "no:threadexception",
+        "--assert=plain", "--noconftest", "--import-mode=importlib",
+        "-c", os.devnull, "--rootdir", str(folder), "--confcutdir", str(folder), "-W", "ignore",
+        "--tb=no", "--no-header", "--disable-warnings", "-o", "console_output_style=classic",
+    ]  # fmt: skip
 
 
 def excluded_paths(workdir: Path) -> list[str]:
@@ -410,30 +436,103 @@ def _item(m: Any, full: bool) -> dict[str, Any]:
     return {"mistake": m.name, "title": m.title, "fix": m.fix, "title_zh": m.title_zh, "fix_zh": m.fix_zh, "full": full}
 
 
-def main() -> None:
+def main(parent: Optional[int] = None, forks: Optional[socket.socket] = None) -> None:
+    """One grading: the token and the spec on stdin, the report on stdout. PARENT is the process
+    this one dies with (default: the CLI, from the environment); FORKS a session with the worker
+    zygote, when this judge was forked by the judge zygote (watch mode)."""
     token = sys.stdin.readline().strip()
     spec = json.loads(sys.stdin.readline())
+    judge: Optional[Judge] = None
+
     def on_term(signum: int, frame: Any) -> None:  # the CLI's time limit, or the CLI died
+        if judge is not None and judge.client is not None:
+            _end_worker(judge.client.proc, timeout=1.0)
         procs.kill_descendants()
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, on_term)
-    procs.die_with_parent(int(os.environ.pop("ATTNQUIZ_CLI_PID", "0") or 0), signal.SIGTERM)
+    if parent is None:
+        parent = int(os.environ.pop("ATTNQUIZ_CLI_PID", "0") or 0)
+    procs.die_with_parent(parent, signal.SIGTERM)
     procs.become_subreaper()
     report_fd = os.dup(1)  # the report's private channel; fd 1 itself goes nowhere
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     sys.stdout = open(os.devnull, "w")
-    judge = Judge(spec, Reporter(report_fd, token))
+    judge = Judge(spec, Reporter(report_fd, token), forks)
     try:
         judge.run()
     finally:
         if judge.client is not None:
             judge.client.stop("grading ended")
+            _end_worker(judge.client.proc)
         procs.kill_descendants()
 
 
+def _end_worker(proc: Any, timeout: float = 5.0) -> None:
+    """A forked worker: wait until its zygote has killed it and everything it started (a spawned
+    one is this process's descendant: kill_descendants sees to it)."""
+    end = getattr(proc, "end", None)
+    if end is not None:
+        end(timeout)
+
+
+# --- the judge zygote (`attnquiz grade --watch`) ------------------------------------------------------
+
+
+def zygote_main(ctrl_fd: int) -> None:
+    """`python -m attnquiz.grading.judge --zygote FD`: import torch, pytest and the suite's plugin
+    once, then fork one judge per grading (see zygote.py); each runs `main` as a spawned one does."""
+    zygote.zygote_setup()
+    me = os.getpid()
+    import pytest  # noqa: F401 - what every judge needs, imported once
+    import torch  # noqa: F401
+
+    from attnquiz.grading import suite, warm  # noqa: F401 - the plugin, and through it meter and streams
+    from attnquiz.katas import load_mistakes  # noqa: F401
+
+    warm.torch_once()
+    _warm_pytest()
+    zygote.serve(socket.socket(fileno=ctrl_fd), lambda request, fds: _forked(request, fds, me))
+
+
+def _warm_pytest() -> None:
+    """One pytest run on a trivial test, with the hidden suite's arguments: pytest imports most of
+    itself (terminal, fixtures, runner...) only when it runs."""
+    import pytest
+
+    folder = Path(os.getcwd()) / f"warm-{secrets.token_hex(4)}"
+    folder.mkdir(mode=0o700)
+    try:
+        test = folder / "test_warm.py"
+        test.write_text("def test_warm():\n    assert 1 + 1 == 2\n", encoding="utf-8")
+        pytest.main(suite_args(test, folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _forked(request: dict[str, Any], fds: list[int], zygote_pid: int) -> NoReturn:
+    """A forked judge: stdin, stdout and stderr from the CLI, the session with the worker zygote
+    on fd 3, in the grading's work folder; then `main`, as the CLI would have spawned it."""
+    stdin, stdout, stderr, forks = fds
+    zygote.start_child({0: stdin, 1: stdout, 2: stderr, 3: forks}, zygote_pid, signal.SIGTERM)
+    zygote.reseed_torch()
+    code = 0
+    try:
+        zygote.enter(str(request["cwd"]))
+        main(parent=zygote_pid, forks=socket.socket(fileno=3))
+    except BaseException:  # noqa: BLE001 - the CLI counts missing results as failures
+        import traceback
+
+        traceback.print_exc(limit=5)
+        sys.stderr.flush()
+        code = 3
+    os._exit(code)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--zygote"]:
+        zygote.run_zygote(zygote_main, sys.argv[2])
     try:
         main()
     except BaseException:  # noqa: BLE001 - the CLI counts missing results as failures

@@ -7,6 +7,8 @@ learner's code. This process trusts nothing it reads back: the report is bounded
 time, every line must carry the run's token and a known shape, every text is stripped of control
 characters, and a check counts as passed only when a well-formed line says so. At the time limit
 the judge gets SIGTERM (it kills the worker and everything the worker started), then SIGKILL.
+Watch mode (watch.py) passes a launcher that has a warm zygote fork the judge instead of starting
+it; everything else here is the same for both.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import attnquiz
 from attnquiz.errors import UsageError
@@ -228,11 +230,24 @@ def _dotted(node: ast.AST, aliases: dict[str, str]) -> Optional[str]:
 # --- the grading subprocess -------------------------------------------------------------------
 
 
+# Starts the judge in a work folder: a Popen, or what stands for one (watch mode's forked judge).
+Launcher = Callable[[str], Any]
+
+
 def grade(
-    kata: Kata, file: Path, timeout: float = DEFAULT_TIMEOUT_S, showcase: bool = True, memory: int = DEFAULT_MEMORY
+    kata: Kata,
+    file: Path,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    showcase: bool = True,
+    memory: int = DEFAULT_MEMORY,
+    *,
+    launch: Optional[Launcher] = None,
+    on_progress: Optional[Callable[[str], None]] = None,
 ) -> GradeResult:
-    """Grade one file; never raises for anything the learner's code does."""
-    return grade_many(kata, [file], timeout=timeout, showcase=showcase, memory=memory)[0]
+    """Grade one file; never raises for anything the learner's code does. LAUNCH starts the judge
+    (default: a fresh process); ON_PROGRESS(check) is called, from another thread, as each
+    check starts."""
+    return grade_many(kata, [file], timeout=timeout, showcase=showcase, memory=memory, launch=launch, on_progress=on_progress)[0]
 
 
 def grade_many(
@@ -241,11 +256,12 @@ def grade_many(
     timeout: float = DEFAULT_TIMEOUT_S,
     showcase: bool = False,
     memory: int = DEFAULT_MEMORY,
+    *,
+    launch: Optional[Launcher] = None,
+    on_progress: Optional[Callable[[str], None]] = None,
 ) -> list[GradeResult]:
     """Grade several files with ONE judge and worker (the self-check grades every mistake at once)."""
-    missing = [m for m in ("torch", "pytest") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise UsageError(Text("err_grading_needs", missing=Text("both", a=missing[0], b=missing[1]) if len(missing) == 2 else missing[0]))
+    require("torch", "pytest")
     if not (math.isfinite(timeout) and timeout > 0):
         raise UsageError(Text("err_timeout", value=repr(timeout)))
     started = time.monotonic()
@@ -277,7 +293,8 @@ def grade_many(
             }
             token = secrets.token_hex(16)
             if left > 0:
-                outcome, report = _run_judge(spec, left, token)
+                on_line = _progress_reader(token, expected_checks(kata), on_progress) if on_progress else None
+                outcome, report = _run_judge(spec, left, token, launch, on_line)
             else:  # the size cap keeps this to a second or two: only a --timeout of about that
                 outcome = JudgeOutcome(returncode=None, timed_out=True, tail="")
     duration = time.monotonic() - started
@@ -297,6 +314,16 @@ def grade_many(
             checks += [Check(n, "error", reason) for n in (LOAD_CHECK, *tests, TAMPER_CHECK)]
             results.append(GradeResult(kata.name, f, checks, [], duration))
     return results
+
+
+def require(*modules: str) -> None:
+    """UsageError naming what to install when this Python lacks one of MODULES."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        named: Any = missing[0]
+        for more in missing[1:]:
+            named = Text("both", a=named, b=more)
+        raise UsageError(Text("err_grading_needs", missing=named))
 
 
 def check_size(file: Path) -> None:
@@ -362,13 +389,19 @@ def _is_site_dir(folder: str) -> bool:
     return any(os.path.realpath(folder) == os.path.realpath(s) for s in sites if s)
 
 
-def _run_judge(spec: dict[str, Any], timeout: float, token: str) -> tuple[JudgeOutcome, "Report"]:
+def _run_judge(
+    spec: dict[str, Any],
+    timeout: float,
+    token: str,
+    launch: Optional[Launcher] = None,
+    on_line: Optional[Callable[[bytes], None]] = None,
+) -> tuple[JudgeOutcome, "Report"]:
     """Run the judge in its own session and read its report; SIGHUP and SIGTERM stop it and raise
     GradingInterrupted, as Ctrl-C raises KeyboardInterrupt (the caller's `with` removes the work
     folder). Should this process die at once (SIGKILL), the judge dies with it (PDEATHSIG)."""
     previous = _on_signals(*(getattr(signal, n) for n in ("SIGHUP", "SIGTERM") if hasattr(signal, n)))
     try:
-        return _run_judge_inner(spec, timeout, token)
+        return _run_judge_inner(spec, timeout, token, launch or _spawn_judge, on_line)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -398,16 +431,32 @@ def _on_signals(*signums: int) -> dict[int, Any]:
 class _Capped:
     """Drains a pipe in a thread, keeping at most LIMIT bytes (the head or the tail)."""
 
-    def __init__(self, stream: Any, limit: int, keep_tail: bool) -> None:
+    def __init__(self, stream: Any, limit: int, keep_tail: bool, on_line: Optional[Callable[[bytes], None]] = None) -> None:
         self.data = bytearray()
         self.overflow = False
         self.stream, self.limit, self.keep_tail = stream, limit, keep_tail
+        self.on_line, self.pending = on_line, bytearray()
         self.thread = threading.Thread(target=self._drain, daemon=True)
         self.thread.start()
+
+    def _lines(self, chunk: bytes) -> None:
+        """Each complete line, as it arrives, to on_line (for display only: never trusted)."""
+        self.pending.extend(chunk)
+        while (end := self.pending.find(b"\n")) >= 0:
+            line = bytes(self.pending[:end])
+            del self.pending[: end + 1]
+            try:
+                self.on_line(line)  # type: ignore[misc]
+            except Exception:  # noqa: BLE001 - a display callback must not stop the reading
+                pass
+        if len(self.pending) > MAX_LINE:
+            self.pending.clear()
 
     def _drain(self) -> None:
         try:
             while chunk := self.stream.read1(65536):
+                if self.on_line is not None:
+                    self._lines(chunk)
                 if self.keep_tail:
                     self.data.extend(chunk)
                     if len(self.data) > 2 * self.limit:
@@ -421,17 +470,39 @@ class _Capped:
             return
 
 
-def _run_judge_inner(spec: dict[str, Any], timeout: float, token: str) -> tuple[JudgeOutcome, "Report"]:
-    proc = subprocess.Popen(
+def _spawn_judge(workdir: str) -> subprocess.Popen:
+    """A fresh judge process in its own session (a cold grading)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "attnquiz.grading.judge"],
-        cwd=spec["workdir"],
+        cwd=workdir,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_judge_env(),
         start_new_session=True,
     )
-    report = _Capped(proc.stdout, REPORT_CAP, keep_tail=False)
+
+
+def _progress_reader(token: str, names: Sequence[str], on_progress: Callable[[str], None]) -> Callable[[bytes], None]:
+    """A report line -> on_progress(check) for the judge's `start` records of known checks."""
+    known = set(names)
+
+    def on_line(raw: bytes) -> None:
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            return
+        if isinstance(rec, dict) and rec.get("token") == token and rec.get("kind") == "start" and rec.get("check") in known:
+            on_progress(rec["check"])
+
+    return on_line
+
+
+def _run_judge_inner(
+    spec: dict[str, Any], timeout: float, token: str, launch: Launcher, on_line: Optional[Callable[[bytes], None]]
+) -> tuple[JudgeOutcome, "Report"]:
+    proc = launch(spec["workdir"])
+    report = _Capped(proc.stdout, REPORT_CAP, keep_tail=False, on_line=on_line)
     errors = _Capped(proc.stderr, OUTPUT_CAP, keep_tail=True)
     timed_out = False
     try:

@@ -4,7 +4,8 @@ Untrusted by design: it runs the learner's file. It holds none of the truth (no 
 hidden tests, no expected values) and only answers the judge's requests on two pipes:
 construct, call, read an attribute, run backward with a given upstream gradient. Before the
 learner's file is loaded it lowers its rlimits, confines itself with Landlock (read: Python and
-its packages except attnquiz; write: a scratch folder) and forgets attnquiz.
+its packages except attnquiz; write: a scratch folder) and forgets attnquiz. In watch mode the
+worker is forked by a zygote that has imported torch (`--zygote`, below) and then does the same.
 
 Requests are dicts `{"op": ..., "n": sequence number, ...}`; replies `{"n": ..., "ok": True,
 "value": ...}` or `{"n": ..., "ok": False, "error": {"type", "message", "line"}}`. Objects that
@@ -15,13 +16,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import sys
+import tempfile
 import traceback
 import types
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
-from attnquiz.grading import procs, protocol, sandbox, streams
+from attnquiz.grading import procs, protocol, sandbox, streams, zygote
 from attnquiz.grading.guard import Guard, tamper_message, tamper_names
 
 class Worker:
@@ -315,7 +318,49 @@ def main() -> None:
     worker.serve()
 
 
+# --- the worker zygote (`attnquiz grade --watch`) ---------------------------------------------------
+
+
+def zygote_main(ctrl_fd: int) -> None:
+    """`python -m attnquiz.grading.worker --zygote FD`: import torch once, then fork one worker per
+    grading (see zygote.py). This process never sees a kata: no reference, suite or mistake, and
+    no judge code either, so a forked worker holds nothing more than a cold one."""
+    import socket
+
+    zygote.zygote_setup()
+    me = os.getpid()
+    import torch  # noqa: F401 - what every worker needs, imported once
+    import torch.testing  # noqa: F401 - the guard snapshots it
+
+    from attnquiz.grading import warm
+
+    warm.torch_once()  # no kata involved: plain tensors
+    zygote.serve(socket.socket(fileno=ctrl_fd), lambda request, fds: _forked(request, fds, me))
+
+
+def _forked(request: dict[str, Any], fds: list[int], zygote_pid: int) -> NoReturn:
+    """A forked worker: its pipes (requests in, replies out, output) in place, every other
+    descriptor closed, the judge's environment and scratch folder, then the same `serve` as a
+    cold worker; the judge's `init` applies the limits and the sandbox before any learner code."""
+    rfd, wfd, output = fds
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    zygote.start_child({0: devnull, 1: output, 2: output, 3: rfd, 4: wfd}, zygote_pid, signal.SIGKILL)
+    zygote.enter(str(request["cwd"]))
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})
+    os.environ.pop("ATTNQUIZ_JUDGE_PID", None)
+    tempfile.tempdir = None  # TMPDIR is now the scratch folder
+    zygote.reseed_torch()
+    del sys.argv[1:]
+    try:
+        Worker(3, 4).serve()
+    finally:
+        os._exit(0)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--zygote"]:
+        zygote.run_zygote(zygote_main, sys.argv[2])
     try:
         main()
     finally:
