@@ -78,7 +78,7 @@ def test_an_old_schema_is_migrated_and_keeps_its_data(_isolated_home):
     conn.commit()
     conn.close()
     with Store.open() as store:
-        assert store.version == SCHEMA_VERSION == 3
+        assert store.version == SCHEMA_VERSION == 4
         assert sorted(a.question_id for a in store.answers()) == ["q", "r"]
         assert [a.session_id for a in store.answers("r")] == [None], "a dangling session id is detached"
         assert [s.id for s in store.sessions()] == [3]
