@@ -216,6 +216,10 @@ from attnquiz import cli_kata, cli_stats  # noqa: E402
 cli_kata.register(app)
 cli_stats.register(app)
 
+from attnquiz import cli_interview  # noqa: E402
+
+cli_interview.register(app)
+
 
 def main() -> None:
     """The console script: like `app()`, but a mistyped command line is one line on stderr, exit 2."""
