@@ -634,7 +634,7 @@ class _Run:
                 console.print(t("waiting", self.lang, left=t("left", self.lang, time=clock_text(self.clock.left("kata")))), markup=False)
 
         try:
-            grade_on_save(kata, ws.entry, baseline=ws.entry.read_bytes(), on_grading=on_grading, on_result=on_result, stop=stop, timeout=GRADE_TIMEOUT_S)
+            grade_on_save(kata, ws.entry, baseline=kata.starter.read_bytes(), on_grading=on_grading, on_result=on_result, stop=stop, timeout=GRADE_TIMEOUT_S)
         finally:
             self.grading = False
             timer.cancel()
@@ -743,6 +743,8 @@ class _Run:
 
     def _result_text(self, phase: str) -> str:
         r, lang, log = self.record, self.lang, self.record.phases[phase]
+        if log.ended == "not_reached":
+            return t("result_none", lang)
         if phase == "kata":
             name = self.plan.kata.kata.name
             best = max(log.tries, key=lambda x: (x.passed, x.checks_passed), default=None)
