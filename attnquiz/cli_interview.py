@@ -220,7 +220,7 @@ def interview_command(
         at = schedule.now()
         states = store.kata_states()
         choice = interview.choose_kata(
-            katas.list_katas(), store.kata_attempts(), {k: s.gave_up_at for k, s in states.items()}, topic or (), named
+            katas.list_katas() if named is None else [], store.kata_attempts(), {k: s.gave_up_at for k, s in states.items()}, topic or (), named
         )
         the_plan = interview.plan(
             bank, choice, store.due_dates(), at, minutes=minutes, topics=topic or (), seed=seed, count=questions

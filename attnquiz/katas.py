@@ -122,7 +122,7 @@ def load_kata(name: str) -> Kata:
         known = ", ".join(kata_names()) or "none"
         raise UsageError(f"unknown kata {name!r}; known katas: {known} (run `attnquiz kata` to list them)")
     try:
-        data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+        data = yaml.load(manifest.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         return Kata(
             name=name,
             path=folder,
