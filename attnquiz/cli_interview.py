@@ -143,10 +143,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "mistakes_title": {"en": "Mistakes, with their explanations", "zh": "答错的题及解析"},
     "no_mistakes": {"en": "No wrong answers.", "zh": "没有答错的题。"},
-    "not_answered": {"en": "Not answered in time: {ids}", "zh": "没来得及回答：{ids}"},
+    "not_answered": {"en": "Not answered: {ids}", "zh": "未作答：{ids}"},
     "ask_again": {"en": "Ask one again with: attnquiz ask --id ID", "zh": "单独重做一题：attnquiz ask --id ID"},
     "kata_report_failed": {"en": "The kata {kata} did not pass. Its last grading:", "zh": "编程题 {kata} 没有通过。最后一次评分："},
-    "kata_report_none": {"en": "The kata {kata} was never graded: no save reached the grader in time.", "zh": "编程题 {kata} 没有评过分：时间内没有保存。"},
+    "kata_report_none": {"en": "The kata {kata} was never graded (no save).", "zh": "编程题 {kata} 没有评过分（没有保存过）。"},
     "diagnosis": {"en": "This matches a known mistake: {title}\n  fix: {fix}", "zh": "这符合一个已知错误：{title}\n  修正：{fix}"},
     "kata_next": {
         "en": "Keep at it: attnquiz grade {kata} --file {file} · the reference: attnquiz solution {kata} --give-up",
@@ -439,9 +439,9 @@ class _Run:
         started = schedule.now()
         self.store.begin_session(started)
         self.interview_id = self.store.begin_interview(started, self.plan.minutes, self.plan.kata.kata.name)
-        self._intro()
         previous = _signals_as_interrupt()
         self.bar.start()
+        self._intro()
         try:
             for phase in PHASES:
                 self.phase = phase
@@ -667,6 +667,8 @@ class _Run:
                 if word in SKIP_WORDS or word in QUIT_WORDS:
                     outcome.setdefault("ended", "stopped" if word in QUIT_WORDS else "skipped")
                     stop.set()
+                elif word:
+                    console.print(t("rules_kata_skip", self.lang), style="dim", markup=False)
 
         thread = threading.Thread(target=listen, name="attnquiz-skip", daemon=True)
         thread.start()
@@ -768,7 +770,7 @@ class _Run:
         console.print()
         console.rule(escape_markup(t("mistakes_title", lang)))
         mistakes = self.record.mistakes()
-        if not mistakes:
+        if not mistakes and any(self.record.phases[p].answers for p in PHASES):
             console.print(t("no_mistakes", lang), style="green", markup=False)
         for i, answered in enumerate(mistakes, 1):
             console.print(render.question_panel(answered.question, i, len(mistakes), lang))

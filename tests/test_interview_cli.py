@@ -188,7 +188,7 @@ def test_time_running_out_ends_every_phase(outside):
     assert code == 0, err
     assert text.count("Time is up for this phase.") == 4
     assert len(re.findall(r"│ \d\. [^\n]*time ran out", text)) == 4
-    assert "Verdict: not yet — 0 points." in text and "Not answered in time: " in text
+    assert "Verdict: not yet — 0 points." in text and "Not answered: " in text
     with Store.open() as store:
         assert store.answers() == [] and store.kata_attempts() == []
     [past] = stats_json(outside)["interviews"]
