@@ -74,6 +74,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "⏱ {left} left · phase {i}/4 {name} · {phase_left} for this phase{extra}",
         "zh": "⏱ 剩余 {left} · 第 {i}/4 阶段 {name} · 本阶段还剩 {phase_left}{extra}",
     },
+    "status_short": {"en": "⏱ {left} left · {i}/4 · {phase_left} for this phase{extra}", "zh": "⏱ 剩余 {left} · {i}/4 · 本阶段 {phase_left}{extra}"},
+    "status_tiny": {"en": "⏱ {left} · {phase_left}", "zh": "⏱ {left} · {phase_left}"},
     "status_grading": {"en": " · grading…", "zh": " · 评分中……"},
     "kata_title": {"en": "Kata {kata}: {title}", "zh": "编程题 {kata}：{title}"},
     "kata_chosen": {"en": "Chosen because {reason}.", "zh": "选题原因：{reason}。"},
@@ -355,8 +357,8 @@ class _StatusBar:
 
     Writes go through the console's own lock, so a redraw never lands inside rich's output."""
 
-    def __init__(self, text: Callable[[], str]) -> None:
-        self.text = text
+    def __init__(self, text: Callable[[int], str]) -> None:
+        self.text = text  # the bar for a width in cells
         self.enabled = sys.stdout.isatty() and console.is_terminal and not console.is_dumb_terminal
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -387,7 +389,7 @@ class _StatusBar:
         if size.lines != self._rows:  # first time, or the terminal was resized
             self._rows = size.lines
             codes.append(f"\0337\033[2;{size.lines}r\0338")
-        line = set_cell_size(" " + self.text(), size.columns)
+        line = set_cell_size(" " + self.text(size.columns - 1), size.columns)
         codes.append(f"\0337\033[1;1H\033[7m{line}\033[0m\0338")
         self._write("".join(codes))
 
@@ -457,15 +459,22 @@ class _Run:
         self._save(final=True)  # before the report: a terminal that is gone must not cost the record
         self._report()
 
-    def _status(self) -> str:
+    def _status(self, width: int) -> str:
+        """The time bar: in full, or shorter on a narrow terminal (the two times always)."""
+        from rich.cells import cell_len
+
         from attnquiz.interview import PHASES
 
         extra = t("status_grading", self.lang) if self.grading else (f" · {self.progress}" if self.progress else "")
-        return t(
-            "status", self.lang,
+        values = dict(
             left=clock_text(self.clock.left()), i=PHASES.index(self.phase) + 1, name=t(f"phase_{self.phase}", self.lang),
             phase_left=clock_text(self.clock.left(self.phase)), extra=extra,
         )  # fmt: skip
+        for key in ("status", "status_short"):
+            text = t(key, self.lang, **values)
+            if cell_len(text) <= width:
+                return text
+        return t("status_tiny", self.lang, **values)
 
     def _intro(self) -> None:
         p = self.plan
