@@ -54,9 +54,9 @@ def silent_run(*args: str, cwd: Path) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
-def read_until(proc: subprocess.Popen[bytes], pattern: re.Pattern[bytes], timeout: float = 60) -> tuple[bytes, re.Match[bytes]]:
+def read_until(proc: subprocess.Popen[bytes], pattern: re.Pattern[bytes], seen: bytes = b"", timeout: float = 60) -> tuple[bytes, re.Match[bytes]]:
+    """The output so far (SEEN and what follows) once PATTERN is in it."""
     assert proc.stdout is not None
-    seen = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = pattern.search(seen)
@@ -161,14 +161,15 @@ def test_a_scripted_interview_runs_end_to_end_with_a_real_grading(outside):
     assert "Mock interviews" in table.stdout and "90/100" in table.stdout and "ready" in table.stdout
 
 
-def test_ctrl_c_mid_way_ends_with_the_partial_report_and_keeps_the_answers(outside):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_mid_way_ends_with_the_partial_report_and_keeps_the_answers(outside, signum):
     plan = the_plan(30, seed=2)
     proc = start("--minutes", "30", "--seed", "2", "--lang", "en", "--kata", "softmax", cwd=outside)
     assert proc.stdin is not None
     proc.stdin.write("".join(line + "\n" for line in right_answer(plan.concepts[0])).encode())
     proc.stdin.flush()
     read_until(proc, re.compile(rb"Question 2/\d+.*?left\) \xe2\x80\xba", re.S))
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()
     text = out.decode()
@@ -181,6 +182,47 @@ def test_ctrl_c_mid_way_ends_with_the_partial_report_and_keeps_the_answers(outsi
         assert store.answers()[0].correct
     [past] = stats_json(outside)["interviews"]
     assert past["verdict"] == "incomplete" and past["phases"][0]["ended"] == "stopped" and past["phases"][0]["answered"] == 1
+
+
+def test_kill_9_loses_no_answer_and_leaves_the_interview_listed_as_unfinished(outside):
+    plan = the_plan(30, seed=2)
+    proc = start("--minutes", "30", "--seed", "2", "--lang", "en", "--kata", "softmax", cwd=outside)
+    assert proc.stdin is not None
+    proc.stdin.write("".join(line + "\n" for q in plan.concepts[:2] for line in right_answer(q)).encode())
+    proc.stdin.flush()
+    read_until(proc, re.compile(rb"Question 3/\d+.*?left\) \xe2\x80\xba", re.S))
+    proc.kill()
+    proc.wait(timeout=30)
+    with Store.open() as store:
+        assert [a.question_id for a in store.answers()] == [q.id for q in plan.concepts[:2]]
+        [row] = store.interviews()
+        assert row.verdict == "unfinished" and row.kata == "softmax"
+    assert stats_json(outside)["interviews"][0]["verdict"] == "unfinished"
+
+
+def test_a_kata_that_fails_shows_its_checks_then_its_diagnosis_only_in_the_report(outside):
+    kata = katas.load_kata("attention")
+    mistake = next(m for m in katas.load_mistakes(kata.path) if m.name == "no_scaling")
+    proc = start("--minutes", "30", "--questions", "3", "--kata", "attention", "--lang", "en", cwd=outside)
+    assert proc.stdin is not None
+    proc.stdin.write(b"\n\n\n\n1\n")  # don't know, three times; an empty explanation rated Again
+    proc.stdin.flush()
+    seen, found = read_until(proc, WORKSPACE_LINE)
+    (Path(found.group(1).decode()) / kata.entry).write_text(mistake.apply(kata.reference.read_text(encoding="utf-8")), encoding="utf-8")
+    seen, _ = read_until(proc, re.compile(rb"checks passed in .*?\n(.*\n)*?Waiting for your next save"), seen)
+    during = seen.decode()
+    assert re.search(r"✗ \d+/\d+ checks passed", during) and " ✗ " in during, "the failing checks are shown"
+    assert "known mistake" not in during and mistake.title not in during, "no diagnosis (a hint) during the interview"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    report = out.decode().split("Interview report", 1)[1]
+    assert proc.returncode == 0, err.decode()
+    assert re.search(r"attention: best \d+/\d+ checks \(1 grading\(s\)\)", report)
+    assert "The kata attention did not pass. Its last grading:" in report
+    assert "This matches a known mistake" in report and "attnquiz solution attention --give-up" in report
+    with Store.open() as store:
+        assert [(a.kata, a.passed) for a in store.kata_attempts()] == [("attention", False)]
+        assert [(a.correct, a.rating) for a in store.answers()] == [(False, "again")] * 4
 
 
 def test_time_running_out_ends_every_phase(outside):
