@@ -4,9 +4,11 @@ is graded, until a stop event is set (the kata passed, or its time ran out) or C
 Plain core and torch-free, like runner.py. This is the small interface `attnquiz interview` is
 written against: `grade_on_save(kata, file, baseline=..., on_grading=..., on_result=..., stop=...)`.
 It is implemented here the cold way (watchfiles for the saves, `runner.grade` for each one: a
-fresh judge and worker per save). `attnquiz.grading.watch` (the warm zygotes of `grade --watch`)
-has the same shape: its `saves()` and `WarmGrader.grade()` can replace `_saves` and `runner.grade`
-below without the interview changing.
+fresh judge and worker per save). `attnquiz.grading.watch` (the warm zygotes of `grade --watch`,
+built in parallel) fits behind the same signature: open `WarmGrader(kata, timeout, memory,
+showcase=False)` at the top of `grade_on_save` (its zygotes then warm up while the learner reads
+the task), take the saves from `watch.saves(file, stop)` minus a first one equal to BASELINE, and
+grade each with `grader.grade(file)`; the interview does not change.
 
 Unlike `grade --watch`, the file is not graded at once: the interview's workspace starts from the
 starter, which never passes. A file that already differs from BASELINE when watching starts (saved
