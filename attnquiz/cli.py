@@ -224,6 +224,10 @@ from attnquiz import cli_export  # noqa: E402
 
 cli_export.register(app)
 
+from attnquiz import cli_interview  # noqa: E402
+
+cli_interview.register(app)
+
 
 def main() -> None:
     """The console script: like `app()`, but a mistyped command line is one line on stderr, exit 2."""

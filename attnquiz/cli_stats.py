@@ -138,6 +138,8 @@ def _render(data: dict[str, Any], lang: str) -> None:
         console.print(sessions)
     elif not total["seen"]:
         console.print(t("no_progress", lang), style="dim")
+    if data["interviews"]:
+        _render_interviews(data["interviews"], lang)
     console.print(f"[dim]{t('database', lang)}{t('colon', lang)}{escape(data['database'])}[/]", highlight=False)
 
 
@@ -168,3 +170,22 @@ def _render_kata_reviews(data: dict[str, Any], lang: str) -> None:
     console.print(table)
     if due_now:
         console.print(t("kata_reviews_due", lang, n=due_now), style="yellow")
+
+
+def _render_interviews(rows: list[dict[str, Any]], lang: str) -> None:
+    """Past mock interviews, newest first: when, the kata, points and verdict."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from attnquiz.cli_interview import t as it
+
+    table = Table(title=it("interviews_title", lang), title_justify="left", box=box.SIMPLE_HEAD)
+    for key in ("col_started", "col_kata", "col_points", "col_verdict"):
+        table.add_column(it(key, lang), justify="right" if key == "col_points" else "left")
+    colours = {"ready": "green", "borderline": "yellow", "not_yet": "red"}
+    for row in rows:
+        kata = escape(row["kata"] or "—") + (" ✓" if row["kata_passed"] else "")
+        verdict = f"[{colours.get(row['verdict'], 'dim')}]{it('v_' + row['verdict'], lang)}[/]"
+        table.add_row(_local(row["started"]), kata, f"{row['points']}/100", verdict)
+    console.print(table)

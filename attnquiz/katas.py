@@ -47,6 +47,7 @@ class Kata:
     description: str  # the task, written into the workspace's TASK.md
     showcase: Optional[str] = None  # optional file with showcase(module, kata_dir) -> str
     requires: tuple[str, ...] = ()  # katas that come before this one on the ladder (advice, not a lock)
+    topics: tuple[str, ...] = ()  # question-bank topics it exercises (an interview's follow-up questions)
     zh: dict[str, Any] = field(default_factory=dict)  # Chinese texts: title, description, hints
     checks: dict[str, dict[str, str]] = field(default_factory=dict)  # hidden check -> {en, zh}: what it verifies
     hint_checks: tuple[tuple[str, ...], ...] = ()  # per hint: the hidden checks it addresses (may be none)
@@ -155,6 +156,7 @@ def load_kata(name: str) -> Kata:
             description=_en(data["description"]),
             showcase=data.get("showcase"),
             requires=tuple(str(r) for r in data.get("requires") or ()),
+            topics=tuple(str(t) for t in data.get("topics") or ()),
             zh={
                 "title": _zh(data["title"]),
                 "description": _zh(data["description"]),
@@ -219,10 +221,11 @@ class Workspace:
     backup: Optional[Path] = None  # set by --reset
 
 
-def create_workspace(kata: Kata, directory: Optional[Path] = None, reset: bool = False) -> Workspace:
+def create_workspace(kata: Kata, directory: Optional[Path] = None, reset: bool = False, remember: bool = True) -> Workspace:
     """Copy the starter, the sample test and TASK.md; never overwrite the learner's file.
 
-    With reset=True the learner's file is first saved as `<entry>.bak-<timestamp>`.
+    With reset=True the learner's file is first saved as `<entry>.bak-<timestamp>`. With remember=False
+    the kata keeps its own workspace and last-kata bookkeeping (an interview's one-off folder).
     """
     where = (directory or DEFAULT_WORKSPACE / kata.name).expanduser().resolve()
     if where.exists() and not where.is_dir():
@@ -251,7 +254,8 @@ def create_workspace(kata: Kata, directory: Optional[Path] = None, reset: bool =
         shutil.copyfile(kata.path / "test_visible.py", sample)
     (where / "TASK.md").write_text(_task_text(kata), encoding="utf-8")
     (where / MARKER).write_text(json.dumps({"kata": kata.name, "entry": kata.entry}) + "\n", encoding="utf-8")
-    mark_started(kata.name, where)
+    if remember:
+        mark_started(kata.name, where)
     return Workspace(path=where, entry=entry, created=created, backup=backup)
 
 

@@ -5,12 +5,13 @@ Only questions still in the bank count; history of removed questions stays in th
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Iterable, Sequence
 
 from attnquiz import schedule
 from attnquiz.bank import Question
-from attnquiz.store import Store, to_text
+from attnquiz.store import InterviewRow, Store, to_text
 
 JSON_VERSION = 1
 
@@ -87,6 +88,7 @@ def compute(
     kata_names: Sequence[str] = (),
     tz: tzinfo | None = None,
     sessions: int = 5,
+    interviews: int = 5,
 ) -> dict[str, Any]:
     """Everything `attnquiz stats` shows, with the stable keys documented in the README."""
     data = {"cards": store.cards(), "counts": store.answer_counts()}
@@ -108,4 +110,23 @@ def compute(
             {"started": to_text(s.started_at), "ended": to_text(s.ended_at), "answered": s.answered, "right": s.right}
             for s in store.sessions(sessions)
         ],
+        "interviews": [_interview(row) for row in store.interviews(interviews)],
+    }
+
+
+def _interview(row: InterviewRow) -> dict[str, Any]:
+    """A past mock interview: when, how long, the kata, points, verdict and its phases (attnquiz.interview)."""
+    try:
+        phases = json.loads(row.report).get("phases", [])
+    except (ValueError, AttributeError):
+        phases = []
+    return {
+        "started": to_text(row.started_at),
+        "ended": to_text(row.ended_at),
+        "minutes": row.minutes,
+        "kata": row.kata,
+        "kata_passed": row.kata_passed,
+        "points": row.points,
+        "verdict": row.verdict,
+        "phases": phases,
     }

@@ -104,6 +104,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE kata_attempts ADD COLUMN failed_checks TEXT",
         "ALTER TABLE kata_state ADD COLUMN hints_seen TEXT",
     ),
+    (
+        # Mock interviews (`attnquiz interview`): one row each, written when it starts and after every
+        # phase; `report` holds the phases as JSON (attnquiz.interview). Their answers are ordinary
+        # answers of the session `session_id`, their kata gradings ordinary kata_attempts.
+        """CREATE TABLE interviews (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            started_at TEXT NOT NULL,
+            ended_at TEXT NOT NULL,
+            minutes REAL NOT NULL,
+            kata TEXT,
+            kata_passed INTEGER NOT NULL DEFAULT 0,
+            points INTEGER NOT NULL DEFAULT 0,
+            verdict TEXT NOT NULL,
+            report TEXT NOT NULL DEFAULT '{}',
+            session_id INTEGER
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -196,6 +213,21 @@ class SessionRow(NamedTuple):
     ended_at: datetime
     answered: int
     right: int
+
+
+class InterviewRow(NamedTuple):
+    """One mock interview as stored; `report` is its phases as JSON text (see attnquiz.interview)."""
+
+    id: int
+    started_at: datetime
+    ended_at: datetime
+    minutes: float
+    kata: str | None
+    kata_passed: bool
+    points: int
+    verdict: str
+    report: str
+    session_id: int | None
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -412,6 +444,11 @@ class Store:
         """The most recent quiz sessions that answered something, newest first."""
         rows = self._read("SELECT id, started_at, ended_at, answered, right FROM sessions ORDER BY started_at DESC, id DESC LIMIT ?", (limit,))
         return [SessionRow(i, from_text(s), from_text(e), a, r) for i, s, e, a, r in rows]
+
+    @property
+    def session_id(self) -> int | None:
+        """The row of the quiz session under way (None until its first answer is saved)."""
+        return self._session_id
 
     def practice_times(self) -> list[datetime]:
         """Every moment the learner answered a question or graded a kata (for the streak)."""
@@ -638,6 +675,44 @@ class Store:
 
         return self._write(work)
 
+    # ----------------------------------------------------------------------- mock interviews
+
+    def begin_interview(self, at: datetime, minutes: float, kata: str | None) -> int:
+        """Write an interview's row as it starts (verdict `unfinished`), so even a killed one is listed."""
+        return int(
+            self._write(
+                lambda conn: conn.execute(
+                    "INSERT INTO interviews (started_at, ended_at, minutes, kata, verdict) VALUES (?, ?, ?, ?, 'unfinished')",
+                    (to_text(at), to_text(at), float(minutes), kata),
+                ).lastrowid
+            )
+        )
+
+    def save_interview(
+        self, interview_id: int, at: datetime, kata_passed: bool, points: int, verdict: str, report: str
+    ) -> None:
+        """Update the interview's row (after each phase and at the end), committed at once."""
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE interviews SET ended_at = ?, kata_passed = ?, points = ?, verdict = ?, report = ?, session_id = ?"
+                " WHERE id = ?",
+                (to_text(at), int(kata_passed), int(points), verdict, report, self._session_id, interview_id),
+            )
+
+        self._write(work)
+
+    def interviews(self, limit: int = 5) -> list[InterviewRow]:
+        """The most recent mock interviews, newest first."""
+        rows = self._read(
+            "SELECT id, started_at, ended_at, minutes, kata, kata_passed, points, verdict, report, session_id"
+            " FROM interviews ORDER BY started_at DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            InterviewRow(i, from_text(s), from_text(e), m, k, bool(kp), p, v, r, sid) for i, s, e, m, k, kp, p, v, r, sid in rows
+        ]
+
     # ----------------------------------------------------------------------- starting over
 
     def reset(self, at: datetime | None = None) -> Path:
@@ -655,7 +730,7 @@ class Store:
             target.close()
 
         def wipe(conn: sqlite3.Connection) -> None:
-            for table in ("answers", "cards", "sessions", "kata_attempts", "kata_state", "settings"):
+            for table in ("answers", "cards", "sessions", "kata_attempts", "kata_state", "settings", "interviews"):
                 conn.execute(f"DELETE FROM {table}")
 
         self._write(wipe)

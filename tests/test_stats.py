@@ -92,7 +92,7 @@ def test_stats_json_has_stable_keys():
     out = attnquiz("stats", "--json", "--bank", str(DATA))
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert set(data) == {"version", "now", "database", "topics", "total", "katas", "streak", "sessions"}
+    assert set(data) == {"version", "now", "database", "topics", "total", "katas", "streak", "sessions", "interviews"}
     assert data["version"] == 1 and data["now"] == "2026-01-05T12:00:00.000000+00:00"
     assert all(set(t) == TOPIC_KEYS for t in data["topics"]) and set(data["total"]) == TOPIC_KEYS - {"topic"}
     assert all(set(k) == KATA_KEYS for k in data["katas"])

@@ -78,7 +78,7 @@ def test_an_old_schema_is_migrated_and_keeps_its_data(_isolated_home):
     conn.commit()
     conn.close()
     with Store.open() as store:
-        assert store.version == SCHEMA_VERSION == 4
+        assert store.version == SCHEMA_VERSION == 5
         assert sorted(a.question_id for a in store.answers()) == ["q", "r"]
         assert [a.session_id for a in store.answers("r")] == [None], "a dangling session id is detached"
         assert [s.id for s in store.sessions()] == [3]
@@ -112,7 +112,7 @@ def test_a_v3_database_upgrades_to_v4_and_keeps_its_kata_progress(_isolated_home
         return lambda seen: offered.append(seen) or number
 
     with Store.open() as store:
-        assert store.version == SCHEMA_VERSION == 4
+        assert store.version == SCHEMA_VERSION == 5
         [old] = store.kata_attempts("attention")
         assert (old.passed, old.checks_passed, old.checks_total) == (False, 5, 12)
         assert store.last_failed_checks("attention") is None, "graded before schema 4: not known"

@@ -1,0 +1,103 @@
+"""Grading on save, as the mock interview's kata phase needs it: every save that changes the file
+is graded, until a stop event is set (the kata passed, or its time ran out) or Ctrl-C.
+
+Plain core and torch-free, like runner.py. This is the small interface `attnquiz interview` is
+written against: `grade_on_save(kata, file, baseline=..., on_grading=..., on_result=..., stop=...)`.
+It is implemented here the cold way (watchfiles for the saves, `runner.grade` for each one: a
+fresh judge and worker per save). `attnquiz.grading.watch` (the warm zygotes of `grade --watch`,
+built in parallel) fits behind the same signature: open `WarmGrader(kata, timeout, memory,
+showcase=False)` at the top of `grade_on_save` (its zygotes then warm up while the learner reads
+the task), take the saves from `watch.saves(file, stop)` minus a first one equal to BASELINE, and
+grade each with `grader.grade(file)`; the interview does not change.
+
+Unlike `grade --watch`, the file is not graded at once: the interview's workspace starts from the
+starter, which never passes. A file that already differs from BASELINE when watching starts (saved
+before the phase began, or by a script that was quick) is graded at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from attnquiz.errors import UsageError
+from attnquiz.grading import runner
+from attnquiz.grading.runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT_S, GradeResult
+from attnquiz.katas import Kata
+
+DEBOUNCE_MS = 50  # the longest a burst of writes is gathered before a save counts
+STEP_MS = 20  # a save counts once the file has been quiet this long
+RECHECK_MS = 500  # with no event for this long, the file is read again anyway
+
+
+def grade_on_save(
+    kata: Kata,
+    file: Path,
+    *,
+    baseline: Optional[bytes],
+    on_grading: Callable[[], None],
+    on_result: Callable[[GradeResult], None],
+    stop: threading.Event,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    memory: int = DEFAULT_MEMORY,
+) -> None:
+    """Grade FILE after every save that changes it (from BASELINE on) until STOP is set.
+
+    ON_GRADING() is called as a grading starts and ON_RESULT(result) with its result; either may
+    set STOP. A grading under way when STOP is set finishes and is reported. Ctrl-C raises
+    KeyboardInterrupt once everything started here has ended (runner.grade kills its judge).
+    """
+    for _ in _saves(file, baseline, stop):
+        if stop.is_set():
+            return
+        on_grading()
+        on_result(runner.grade(kata, file, timeout=timeout, showcase=False, memory=memory))
+        if stop.is_set():
+            return
+
+
+def _saves(file: Path, baseline: Optional[bytes], stop: threading.Event) -> Iterator[bytes]:
+    """FILE's content whenever it differs from the last seen (BASELINE first), until STOP is set.
+
+    The folder is watched, not the file, so a save that renames a new file over the old one (vim's
+    backup copy, atomic writes) counts; a moment when the file is missing does not."""
+    try:
+        import watchfiles
+    except ImportError:
+        raise UsageError(
+            "grading on save needs watchfiles, which this Python lacks; add the kata extra to this "
+            "environment: pip install '.[kata]' from the checkout, or pip install watchfiles"
+        ) from None
+    path = Path(os.path.abspath(file))
+    target = str(path)
+    last = baseline
+    current = _read(path)
+    if current is not None and current != last:
+        last = current
+        yield current
+    # The watcher starts on the first next(): a save made before it is caught by the re-read that
+    # every quiet RECHECK_MS brings (yield_on_timeout), so no save is ever missed.
+    for _ in watchfiles.watch(
+        path.parent,
+        watch_filter=lambda change, changed: changed == target,
+        debounce=DEBOUNCE_MS,
+        step=STEP_MS,
+        stop_event=stop,
+        rust_timeout=RECHECK_MS,
+        yield_on_timeout=True,
+        recursive=False,
+        raise_interrupt=True,
+    ):
+        content = _read(path)
+        if content is not None and content != last:
+            last = content
+            yield content
+
+
+def _read(path: Path) -> Optional[bytes]:
+    try:
+        return path.read_bytes()
+    except OSError:  # between an editor's rename and its write, or unreadable for now
+        return None
