@@ -430,14 +430,18 @@ class Store:
         return {qid: from_text(due) for qid, due in self._read(f"SELECT question_id, due FROM cards WHERE {_QUESTION_CARDS}")}
 
     def answers(self, question_id: str | None = None) -> list[Answer]:
-        """Answers in the order given, for one question or all."""
+        """Answers in the order given, for one question or all questions (kata review ratings, also
+        rows of `answers`, only when asked for by their id `kata:NAME`)."""
         sql = "SELECT question_id, answered_at, given, correct, rating, seconds, session_id FROM answers"
-        rows = self._read(sql + " WHERE question_id = ? ORDER BY id", (question_id,)) if question_id else self._read(sql + " ORDER BY id")
+        if question_id:
+            rows = self._read(sql + " WHERE question_id = ? ORDER BY id", (question_id,))
+        else:
+            rows = self._read(sql + f" WHERE {_QUESTION_CARDS} ORDER BY id")
         return [Answer(q, from_text(a), g, bool(c), r, s, sid) for q, a, g, c, r, s, sid in rows]
 
     def answer_counts(self) -> dict[str, tuple[int, int]]:
         """question id -> (answers, right answers)."""
-        rows = self._read("SELECT question_id, COUNT(*), SUM(correct) FROM answers GROUP BY question_id")
+        rows = self._read(f"SELECT question_id, COUNT(*), SUM(correct) FROM answers WHERE {_QUESTION_CARDS} GROUP BY question_id")
         return {qid: (n, int(right or 0)) for qid, n, right in rows}
 
     def sessions(self, limit: int = 5) -> list[SessionRow]:
