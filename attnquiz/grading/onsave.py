@@ -3,12 +3,9 @@ is graded, until a stop event is set (the kata passed, or its time ran out) or C
 
 Plain core and torch-free, like runner.py. This is the small interface `attnquiz interview` is
 written against: `grade_on_save(kata, file, baseline=..., on_grading=..., on_result=..., stop=...)`.
-It is implemented here the cold way (watchfiles for the saves, `runner.grade` for each one: a
-fresh judge and worker per save). `attnquiz.grading.watch` (the warm zygotes of `grade --watch`,
-built in parallel) fits behind the same signature: open `WarmGrader(kata, timeout, memory,
-showcase=False)` at the top of `grade_on_save` (its zygotes then warm up while the learner reads
-the task), take the saves from `watch.saves(file, stop)` minus a first one equal to BASELINE, and
-grade each with `grader.grade(file)`; the interview does not change.
+Each save is graded as in `grade --watch`: a judge and a worker forked from the warm zygotes of
+`attnquiz.grading.watch.WarmGrader`, started when the phase starts so that they load torch while
+the learner reads the task (elsewhere than Linux, `runner.grade`: a cold pair per save).
 
 Unlike `grade --watch`, the file is not graded at once: the interview's workspace starts from the
 starter, which never passes. A file that already differs from BASELINE when watching starts (saved
@@ -49,13 +46,26 @@ def grade_on_save(
     set STOP. A grading under way when STOP is set finishes and is reported. Ctrl-C raises
     KeyboardInterrupt once everything started here has ended (runner.grade kills its judge).
     """
-    for _ in _saves(file, baseline, stop):
-        if stop.is_set():
-            return
-        on_grading()
-        on_result(runner.grade(kata, file, timeout=timeout, showcase=False, memory=memory))
-        if stop.is_set():
-            return
+    from attnquiz.grading.watch import WarmGrader
+
+    try:  # the warm zygotes of `grade --watch`: they load torch while the learner reads the task
+        warm: Optional[WarmGrader] = WarmGrader(kata, timeout=timeout, memory=memory, showcase=False)
+    except UsageError:  # not Linux: a fresh judge and worker per save, as `attnquiz grade`
+        warm = None
+    try:
+        for _ in _saves(file, baseline, stop):
+            if stop.is_set():
+                return
+            on_grading()
+            if warm is not None:
+                on_result(warm.grade(file))
+            else:
+                on_result(runner.grade(kata, file, timeout=timeout, showcase=False, memory=memory))
+            if stop.is_set():
+                return
+    finally:
+        if warm is not None:
+            warm.close()
 
 
 def _saves(file: Path, baseline: Optional[bytes], stop: threading.Event) -> Iterator[bytes]:
