@@ -26,7 +26,6 @@ from attnquiz.bank import check as check_bank
 from attnquiz.bank import load_bank
 from attnquiz.store import Store
 
-CHECKOUT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 SAMPLE = {q.id: q for q in check_bank([DATA / "sample-bank.yaml"])[0]}
 SAMPLE_ARGS = ["--bank", str(DATA / "sample-bank.yaml"), "--topic", "sample", "--topic", "sample-numbers"]
@@ -41,14 +40,6 @@ def attnquiz(*args: str, cwd: Path, now: str = NOW, env: dict[str, str] | None =
     full = {**os.environ, "ATTNQUIZ_NOW": now, "COLUMNS": "200", **(env or {})}
     full.pop("PYTHONPATH", None)
     return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, env=full, timeout=120)
-
-
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    folder = tmp_path / "elsewhere"
-    folder.mkdir()
-    assert CHECKOUT not in folder.parents
-    return folder
 
 
 def read_deck(path: Path, scratch: Path) -> dict[str, dict]:

@@ -29,14 +29,6 @@ def attnquiz_cli(*args: str, cwd: Path, home: Path, **env_vars: str) -> subproce
     return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=180)
 
 
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    folder = tmp_path / "elsewhere"
-    folder.mkdir()
-    assert CHECKOUT not in folder.parents
-    return folder
-
-
 def test_the_console_script_runs_the_copy_this_suite_imports(outside, tmp_path):
     """Whatever the suite asserts about `attnquiz` holds for what the console script runs."""
     assert SCRIPT.is_file(), f"{SCRIPT} is missing: install attnquiz into this environment (pip install .)"

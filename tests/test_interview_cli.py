@@ -20,18 +20,9 @@ from attnquiz import interview, katas
 from attnquiz.bank import Question, index_letter, load_bank
 from attnquiz.store import Store
 
-CHECKOUT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / ("attnquiz.exe" if os.name == "nt" else "attnquiz")  # as tests/test_installed.py finds it
 NOW = "2026-03-02T09:00:00Z"
 WORKSPACE_LINE = re.compile(rb"workspace: (\S[^\r\n]*)\r?\n")
-
-
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    folder = tmp_path / "elsewhere"
-    folder.mkdir()
-    assert CHECKOUT not in folder.parents
-    return folder
 
 
 def start(*args: str, cwd: Path, stdin: int = subprocess.PIPE) -> subprocess.Popen[bytes]:

@@ -21,7 +21,6 @@ from attnquiz import katas, schedule
 from attnquiz.bank import load_bank
 from attnquiz.store import Store, from_text
 
-CHECKOUT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / ("attnquiz.exe" if os.name == "nt" else "attnquiz")
 DATA = Path(__file__).parent / "data"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -63,14 +62,6 @@ def next_json(at: datetime, cwd: Path, *extra: str) -> dict:
     result = cli("next", "--json", *extra, at=at, cwd=cwd)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
-
-
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    folder = tmp_path / "elsewhere"
-    folder.mkdir()
-    assert CHECKOUT not in folder.parents
-    return folder
 
 
 def test_the_review_cycle_end_to_end(outside):
