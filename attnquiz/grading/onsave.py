@@ -14,7 +14,6 @@ before the phase began, or by a script that was quick) is graded at once.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Callable, Iterator, Optional
@@ -23,11 +22,6 @@ from attnquiz.errors import UsageError
 from attnquiz.grading import runner
 from attnquiz.grading.runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT_S, GradeResult
 from attnquiz.katas import Kata
-
-DEBOUNCE_MS = 50  # the longest a burst of writes is gathered before a save counts
-STEP_MS = 20  # a save counts once the file has been quiet this long
-RECHECK_MS = 500  # with no event for this long, the file is read again anyway
-
 
 def grade_on_save(
     kata: Kata,
@@ -69,45 +63,12 @@ def grade_on_save(
 
 
 def _saves(file: Path, baseline: Optional[bytes], stop: threading.Event) -> Iterator[bytes]:
-    """FILE's content whenever it differs from the last seen (BASELINE first), until STOP is set.
+    """FILE's content whenever a save changes it (watch.saves), its content now only when it
+    already differs from BASELINE (the starter the phase wrote: no attempt yet)."""
+    from attnquiz.grading import watch
 
-    The folder is watched, not the file, so a save that renames a new file over the old one (vim's
-    backup copy, atomic writes) counts; a moment when the file is missing does not."""
-    try:
-        import watchfiles
-    except ImportError:
-        raise UsageError(
-            "grading on save needs watchfiles, which this Python lacks; add the kata extra to this "
-            "environment: pip install '.[kata]' from the checkout, or pip install watchfiles"
-        ) from None
-    path = Path(os.path.abspath(file))
-    target = str(path)
-    last = baseline
-    current = _read(path)
-    if current is not None and current != last:
-        last = current
-        yield current
-    # The watcher starts on the first next(): a save made before it is caught by the re-read that
-    # every quiet RECHECK_MS brings (yield_on_timeout), so no save is ever missed.
-    for _ in watchfiles.watch(
-        path.parent,
-        watch_filter=lambda change, changed: changed == target,
-        debounce=DEBOUNCE_MS,
-        step=STEP_MS,
-        stop_event=stop,
-        rust_timeout=RECHECK_MS,
-        yield_on_timeout=True,
-        recursive=False,
-        raise_interrupt=True,
-    ):
-        content = _read(path)
-        if content is not None and content != last:
-            last = content
+    first = True
+    for content in watch.saves(file, stop):
+        if not (first and content == baseline):
             yield content
-
-
-def _read(path: Path) -> Optional[bytes]:
-    try:
-        return path.read_bytes()
-    except OSError:  # between an editor's rename and its write, or unreadable for now
-        return None
+        first = False
